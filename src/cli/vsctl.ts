@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/* xdp-vsctl: configure bridges and ports of xdp-vswitchd, as ovs-vsctl does. */
+import { cli, run } from './common';
+
+const USAGE = `$0 [options] COMMAND [ARG...]
+
+Bridge commands:
+  add-br BRIDGE               create a new bridge (a learning switch: priority=0,actions=NORMAL)
+  del-br BRIDGE               delete BRIDGE and all of its ports
+  list-br                     print the names of all the bridges
+  br-exists BRIDGE            exit 2 if BRIDGE does not exist
+Port commands:
+  add-port BRIDGE PORT [-- set Interface PORT ofport_request=N options:dp-hook=auto|tc|xdp|xdp-generic]
+                              add network device PORT to BRIDGE
+  del-port [BRIDGE] PORT      delete PORT from BRIDGE
+  list-ports BRIDGE           print the names of all the ports on BRIDGE
+  port-to-br PORT             print the name of the bridge that contains PORT
+Status:
+  show                        print overview of the configuration
+Options --may-exist (add-br, add-port) and --if-exists (del-br, del-port) are accepted.`;
+
+void (async () => {
+  const args = await cli('xdp-vsctl', USAGE).parse();
+  const words = (args._ as (string | number)[]).map(String);
+  if (!words.length) {
+    process.stderr.write('xdp-vsctl: missing command name (use --help for help)\n');
+    process.exit(1);
+  }
+  await run('xdp-vsctl', args, ['vsctl', ...words]);
+})();

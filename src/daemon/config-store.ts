@@ -1,0 +1,47 @@
+/*
+ * The daemon's persistent configuration (bridges and their ports) in
+ * DBDIR/conf.json, written atomically: temp file, fsync, rename, fsync of the
+ * directory, so a crash mid-write leaves the old or the new file, never half.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { PortHook } from '../dpif/dpif';
+
+export interface PortRecord { ofport: number; hook: PortHook | 'auto' }
+export interface BridgeRecord { ports: Record<string, PortRecord> }
+export interface Config { uuid?: string; bridges: Record<string, BridgeRecord> }
+
+export class ConfigStore {
+  readonly file: string;
+  constructor(dbdir: string) {
+    fs.mkdirSync(dbdir, { recursive: true, mode: 0o750 });
+    this.file = path.join(dbdir, 'conf.json');
+  }
+
+  load(): Config {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { bridges: {} };
+      throw e;
+    }
+    const c = JSON.parse(text) as Config;
+    if (!c || typeof c !== 'object' || typeof c.bridges !== 'object') throw new Error(`${this.file}: not an xdp-vswitch configuration`);
+    return c;
+  }
+
+  save(c: Config): void {
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    const fd = fs.openSync(tmp, 'w', 0o640);
+    try {
+      fs.writeSync(fd, JSON.stringify(c, null, 2) + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+    const dfd = fs.openSync(path.dirname(this.file), 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  }
+}

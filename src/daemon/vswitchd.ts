@@ -1,0 +1,248 @@
+/*
+ * xdp-vswitchd's state and commands: bridges from the configuration store,
+ * the vsctl verbs that change them, and the appctl verbs that inspect the
+ * datapaths. Output formats follow ovs-vsctl / ovs-appctl.
+ */
+import { Bridge } from '../ofproto/ofproto';
+import { PortHook } from '../dpif/dpif';
+import { ConfigStore, Config } from './config-store';
+import { formatDumpedFlow } from '../dpif/odp-util';
+import { randomUUID } from 'crypto';
+import { Vlog } from '../lib/vlog';
+
+const log = new Vlog('bridge');
+const HOOKS = ['auto', 'tc', 'xdp', 'xdp-generic'] as const;
+export const VERSION = '0.1.0';
+
+export class Vswitchd {
+  private readonly bridges = new Map<string, Bridge>();
+  private config: Config = { bridges: {} };
+  private queue: Promise<unknown> = Promise.resolve();
+  onExit?: (cleanup: boolean) => void;
+
+  constructor(private readonly store: ConfigStore) {}
+
+  /** Re-creates the stored bridges and ports. A port that fails is logged and kept in the config. */
+  async start(): Promise<void> {
+    this.config = this.store.load();
+    if (!this.config.uuid) { this.config.uuid = randomUUID(); this.save(); }
+    for (const [br, rec] of Object.entries(this.config.bridges)) {
+      try {
+        const b = await Bridge.create(br);
+        this.bridges.set(br, b);
+        for (const [iface, p] of Object.entries(rec.ports)) {
+          await b.addPort(iface, { ofport: p.ofport, hook: p.hook }).catch((e: Error) =>
+            log.warn(`${br}: could not add port ${iface}: ${e.message}`));
+        }
+      } catch (e) {
+        log.err(`could not create bridge ${br}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const b of this.bridges.values()) await b.close().catch((e: Error) => log.warn(e.message));
+    this.bridges.clear();
+  }
+
+  /** Commands run one at a time so configuration changes never interleave. */
+  handle(argv: string[]): Promise<string> {
+    const run = this.queue.then(() => this.dispatch(argv));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async dispatch(argv: string[]): Promise<string> {
+    const [cmd, ...args] = argv;
+    if (cmd === 'vsctl') return this.vsctl(args);
+    const h = this.appctl[cmd];
+    if (!h) throw new Error(`"${cmd}" is not a valid command (use list-commands to see the list)`);
+    return h(args);
+  }
+
+  private bridge(name: string | undefined): Bridge {
+    if (!name) throw new Error('missing bridge name');
+    const dpName = name.startsWith('xdp@') ? name.slice(4) : name;
+    const b = this.bridges.get(dpName);
+    if (!b) throw new Error(`no bridge named ${name}`);
+    return b;
+  }
+
+  private save(): void { this.store.save(this.config); }
+
+  /* ---- vsctl ------------------------------------------------------------- */
+
+  private async vsctl(argv: string[]): Promise<string> {
+    const flags = new Set(argv.filter((a) => a.startsWith('--') && a !== '--'));
+    const dd = argv.indexOf('--');
+    const words = (dd < 0 ? argv : argv.slice(0, dd)).filter((a) => !a.startsWith('--'));
+    const extra = dd < 0 ? [] : argv.slice(dd + 1);
+    const [verb, ...rest] = words;
+    switch (verb) {
+      case 'add-br': {
+        const [br] = rest;
+        if (!br) throw new Error("'add-br' command requires at least 1 arguments");
+        if (this.bridges.has(br)) { if (flags.has('--may-exist')) return ''; throw new Error(`cannot create a bridge named ${br} because a bridge named ${br} already exists`); }
+        const b = await Bridge.create(br);
+        this.bridges.set(br, b);
+        this.config.bridges[br] = { ports: {} };
+        this.save();
+        return '';
+      }
+      case 'del-br': {
+        const [br] = rest;
+        if (!br) throw new Error("'del-br' command requires at least 1 arguments");
+        const b = this.bridges.get(br);
+        if (!b) { if (flags.has('--if-exists')) return ''; throw new Error(`no bridge named ${br}`); }
+        await b.close();
+        this.bridges.delete(br);
+        delete this.config.bridges[br];
+        this.save();
+        return '';
+      }
+      case 'list-br': return [...this.bridges.keys()].sort().map((b) => b + '\n').join('');
+      case 'br-exists': if (!this.bridges.has(rest[0] ?? '')) throw new Error(`no bridge named ${rest[0]}`); return '';
+      case 'add-port': {
+        const [br, iface] = rest;
+        if (!br || !iface) throw new Error("'add-port' command requires at least 2 arguments");
+        const b = this.bridge(br);
+        if (b.port(iface)) { if (flags.has('--may-exist')) return ''; }
+        const opts = this.interfaceSettings(iface, extra);
+        const pc = await b.addPort(iface, opts);
+        this.config.bridges[br].ports[iface] = { ofport: pc.ofport, hook: pc.hook };
+        this.save();
+        return '';
+      }
+      case 'del-port': {
+        const [a, c] = rest;
+        const iface = c ?? a;
+        if (!iface) throw new Error("'del-port' command requires at least 1 arguments");
+        const b = c ? this.bridge(a) : [...this.bridges.values()].find((x) => x.port(iface));
+        if (!b || !b.port(iface)) { if (flags.has('--if-exists')) return ''; throw new Error(`no port named ${iface}`); }
+        await b.delPort(iface);
+        delete this.config.bridges[b.name].ports[iface];
+        this.save();
+        return '';
+      }
+      case 'list-ports': return this.bridge(rest[0]).ports().map((p) => p.name).sort().map((p) => p + '\n').join('');
+      case 'port-to-br': {
+        const b = [...this.bridges.values()].find((x) => x.port(rest[0] ?? ''));
+        if (!b) throw new Error(`no port named ${rest[0]}`);
+        return b.name + '\n';
+      }
+      case 'show': return this.show();
+      case undefined: throw new Error('missing command name (use --help for help)');
+      default: throw new Error(`unknown command '${verb}'; use --help for help`);
+    }
+  }
+
+  /** `-- set Interface IFACE ofport_request=N options:dp-hook=tc` after add-port. */
+  private interfaceSettings(iface: string, extra: string[]): { ofport?: number; hook?: PortHook | 'auto' } {
+    const out: { ofport?: number; hook?: PortHook | 'auto' } = {};
+    if (!extra.length) return out;
+    const [verb, table, rec, ...sets] = extra;
+    if (verb !== 'set' || !/^interface$/i.test(table ?? '') || rec !== iface) {
+      throw new Error(`only "-- set Interface ${iface} COLUMN=VALUE..." may follow add-port`);
+    }
+    for (const s of sets) {
+      const m = /^([a-z_]+(?::[a-z-]+)?)=(.*)$/.exec(s);
+      if (!m) throw new Error(`"${s}": expected COLUMN=VALUE`);
+      const [, col, val] = m;
+      if (col === 'ofport_request') {
+        const n = Number(val);
+        if (!Number.isInteger(n) || n < 1 || n > 1023) throw new Error(`ofport_request=${val}: expected 1..1023`);
+        out.ofport = n;
+      } else if (col === 'options:dp-hook') {
+        if (!(HOOKS as readonly string[]).includes(val)) throw new Error(`options:dp-hook=${val}: expected one of ${HOOKS.join(', ')}`);
+        out.hook = val as PortHook | 'auto';
+      } else throw new Error(`Interface column "${col}" is not supported (supported: ofport_request, options:dp-hook)`);
+    }
+    return out;
+  }
+
+  private show(): string {
+    const lines = [this.config.uuid ?? ''];
+    for (const b of [...this.bridges.values()].sort((x, y) => x.name.localeCompare(y.name))) {
+      lines.push(`    Bridge ${b.name}`, '        datapath_type: xdp');
+      const dp = new Map(b.dpPorts().map((p) => [p.name, p]));
+      for (const p of [...b.ports()].sort((x, y) => x.name.localeCompare(y.name))) {
+        lines.push(`        Port ${p.name}`, `            Interface ${p.name}`);
+        const d = dp.get(p.name);
+        if (d) lines.push(`                options: {dp-hook=${d.hook}}`);
+      }
+    }
+    lines.push(`    ovs_version: "${VERSION}"`);
+    return lines.join('\n') + '\n';
+  }
+
+  /* ---- appctl -------------------------------------------------------------- */
+
+  private readonly appctl: Record<string, (args: string[]) => Promise<string> | string> = {
+    'list-commands': () => 'The available commands are:\n' + Object.keys(this.appctl).sort().map((c) => `  ${c}\n`).join(''),
+    version: () => `xdp-vswitchd (xdp-vswitch) ${VERSION}\n`,
+    exit: (args) => { setImmediate(() => this.onExit?.(args.includes('--cleanup'))); return ''; },
+    'dpctl/show': (args) => this.targets(args).map((b) => this.dpShow(b)).join(''),
+    'dpctl/dump-flows': (args) => {
+      const verbose = args.includes('-m') || args.includes('--more');
+      const nowMs = process.hrtime.bigint() / 1000000n;
+      return this.targets(args.filter((a) => !a.startsWith('-'))).map((b) => {
+        const names = new Map(b.dpPorts().map((p) => [p.portNo, p.name]));
+        const pn = verbose ? (p: number): string | undefined => names.get(p) : undefined;
+        return b.dpif.flowDump().map((f) => formatDumpedFlow({
+          key: f.key, mask: f.mask, actions: f.actions, packets: f.stats.packets, bytes: f.stats.bytes,
+          usedMsAgo: f.used > 0n ? Number(nowMs - f.used) : undefined, tcpFlags: f.tcpFlags,
+          ufid: uuidFromBytes(f.ufid),
+        }, pn, verbose) + '\n').join('');
+      }).join('');
+    },
+    'dpctl/del-flows': (args) => { for (const b of this.targets(args)) b.udpif.flush(); return ''; },
+    'fdb/show': (args) => {
+      const b = this.bridge(args[0]);
+      const now = Date.now();
+      return ' port  VLAN  MAC                Age\n' + b.macs.entries().map((e) =>
+        `${String(e.port).padStart(5)}  ${String(e.vlan).padStart(4)}  ${e.mac}  ${String(Math.floor((now - e.usedAt) / 1000)).padStart(3)}\n`).join('');
+    },
+    'fdb/flush': (args) => {
+      for (const b of args[0] ? [this.bridge(args[0])] : this.bridges.values()) b.macs.flush();
+      return 'table successfully flushed\n';
+    },
+    'upcall/show': () => [...this.bridges.values()].map((b) => {
+      const c = b.udpif.counters, r = b.dpif.ringStats(), x = b.dpif.counters;
+      return `${b.dpif.name}:\n  flows         : (current ${b.udpif.flowCount()})\n` +
+        `  upcalls       : ${c.upcalls} (installed ${c.installed}, install failed ${c.installFailed}, executed ${c.executed}, malformed ${c.badUpcalls + x.upcallErrors})\n` +
+        `  perf ring     : ${r.samples} records, ${r.lost} lost, ${r.turns} turns\n` +
+        `  revalidated   : ${c.revalidated} flows deleted\n` +
+        `  execute       : ${x.executeErrors} errors, ${x.upcallTruncated} truncated, ${x.checksumsCompleted} partial checksums completed\n`;
+    }).join(''),
+  };
+
+  /** Datapaths named in args (`xdp@br0` or `br0`), or all of them. */
+  private targets(args: string[]): Bridge[] {
+    if (args.length) return args.map((a) => this.bridge(a));
+    return [...this.bridges.values()].sort((x, y) => x.name.localeCompare(y.name));
+  }
+
+  private dpShow(b: Bridge): string {
+    const s = b.dpif.stats();
+    const pkts = s.megaflowHit;
+    const hpp = pkts > 0n ? Number(s.masksHit) / Number(pkts) : 0;
+    const total = s.hit + s.missed;
+    const rate = total > 0n ? (100 * Number(s.emcHit)) / Number(total) : 0;
+    const lines = [
+      `${b.dpif.name}:`,
+      `  lookups: hit:${s.hit} missed:${s.missed} lost:${s.lost}`,
+      `  flows: ${s.flows}`,
+      `  masks: hit:${s.masksHit} total:${s.masksTotal} hit/pkt:${hpp.toFixed(2)}`,
+      `  cache: hit:${s.emcHit} hit-rate:${rate.toFixed(2)}%`,
+      `  megaflow: hit:${s.megaflowHit} slow-path:${s.slowPath} tx-errors:${s.txErrors} truncated-headers:${s.parseTruncated}`,
+      ...b.dpPorts().map((p) => `  port ${p.portNo}: ${p.name} (${p.hook}${p.peer ? `, ${p.peer}` : ''})`),
+    ];
+    return lines.join('\n') + '\n';
+  }
+}
+
+function uuidFromBytes(b: Buffer): string {
+  const h = b.toString('hex').padEnd(32, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+

@@ -1,0 +1,574 @@
+/*
+ * dpif-xdp: the datapath provider over this project's BPF fast path.
+ * OVS_FLOW_CMD_* messages become entries in the megaflow hash, the mask
+ * (subtable) array and the flows[] action slots; upcalls read from the perf
+ * ring become OVS_PACKET_CMD_MISS/ACTION messages; OVS_PACKET_CMD_EXECUTE
+ * runs the actions in userspace and sends through AF_PACKET.
+ */
+import { BpfObject, BpfMap, PerfRing, possibleCpus, xdpAttach, xdpDetach, tcAttachIngress, tcDetachIngress } from '../bpf';
+import { RtNetlink, kernelVersion } from '../netlink';
+import { PacketSocket } from '../netdev/rawsock';
+import { Dpif, DpifPort, DpifStats, PortHook } from './dpif';
+import { FlowKey, VLAN_PRESENT } from './flow-key';
+import {
+  FlowCmd, PacketCmd, OdpAction, OvsFlowMsg, decodeFlowMsg, decodePacketMsg, encodeFlowMsg, encodePacketMsg,
+  XDP_FAMILY_IDS,
+} from './odp-netlink';
+import { completePartialChecksum, odpExecute } from './odp-execute';
+import {
+  MAX_MASKS, MAX_FLOWS, MAX_ACTIONS, MAX_PORTS, XvsAct, XvsAction, FLOW_F_ALIVE, PORT_F_TC, CFG_F_BROADCAST, CFG_F_EMC,
+  UPCALL_MISS, UPCALL_ACTION, HOOK_TC, encodeFlow, encodeFlowRef, encodeMaskOrder, encodePort, encodeConfig,
+  sumFlowStats, sumDpStats, sumU64, decodeUpcall, LAYOUT,
+} from './xvs-abi';
+import { bpfObjectPath } from '../lib/paths';
+import { Vlog } from '../lib/vlog';
+
+const log = new Vlog('dpif_xdp');
+const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
+
+interface FlowRec {
+  ufid: Buffer;
+  key: FlowKey;          // masked, tuple_id 0
+  mask: FlowKey;
+  maskId: number;
+  flowId: number;
+  gen: number;
+  actions: OdpAction[];
+  slow: boolean;         // actions run in userspace on every packet
+  base: { packets: bigint; bytes: bigint; usedNs: bigint; tcpFlags: number };  // carried across modify
+}
+
+interface MaskSlot { mask: FlowKey; refs: number; freedAt: number }
+
+interface PortState extends DpifPort { peerIndex?: number; peerNetnsId?: number }
+
+export interface DpifXdpOptions {
+  emcInsertInvProb?: number;     // 1 = insert every megaflow hit into the EMC
+  emc?: boolean;
+  maxFlows?: number;
+  rerankMs?: number;             // subtable re-ranking period
+  upcallPid?: number;
+}
+
+/** Kernel features the fast path may use, probed once. */
+export function probeFeatures(): { broadcast: boolean; release: string } {
+  const v = kernelVersion();
+  // DEVMAP broadcast (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS) arrived in 5.14;
+  // older kernels return XDP_ABORTED for unknown flags, so flood goes to the slow path there.
+  return { broadcast: v.major > 5 || (v.major === 5 && v.minor >= 14), release: v.release };
+}
+
+export class DpifXdp extends Dpif {
+  readonly dpIfindex: number;
+  private readonly ncpu = possibleCpus();
+  private readonly maps: Record<string, BpfMap>;
+  private readonly portMap = new Map<number, PortState>();
+  private readonly flowsByUfid = new Map<string, FlowRec>();
+  private readonly flowsById = new Map<number, FlowRec>();
+  private readonly flowsByMaskedKey = new Map<string, FlowRec>();
+  private readonly maskSlots: (MaskSlot | undefined)[] = new Array(MAX_MASKS);
+  private readonly maskByHex = new Map<string, number>();
+  private maskOrder: number[] = [];
+  private orderSel = 0;
+  private readonly freeIds: number[] = [];
+  private readonly gens: Uint32Array;
+  private lastMaskHits = new Array<bigint>(MAX_MASKS).fill(0n);
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly sock = new PacketSocket();
+  private ring?: PerfRing;
+  private peerObj?: BpfObject;
+  private readonly features = probeFeatures();
+  private readonly cfgFlags: number;
+  readonly counters = { upcallErrors: 0, upcallTruncated: 0, executeErrors: 0, checksumsCompleted: 0 };
+
+  private constructor(
+    readonly name: string,
+    private readonly obj: BpfObject,
+    private readonly rtnl: RtNetlink,
+    private readonly opts: Required<DpifXdpOptions>,
+  ) {
+    super();
+    this.dpIfindex = 0;
+    const names = ['emc', 'megaflows', 'masks', 'mask_order', 'mask_hits', 'flows', 'flow_stats', 'dp_stats',
+      'ports', 'port_of_ifindex', 'tx_ports', 'upcalls', 'config'];
+    this.maps = Object.fromEntries(names.map((n) => [n, obj.map(n)]));
+    this.gens = new Uint32Array(opts.maxFlows);
+    for (let i = 0; i < opts.maxFlows; i++) this.freeIds.push(i);
+    this.cfgFlags = (this.features.broadcast ? CFG_F_BROADCAST : 0) | (opts.emc ? CFG_F_EMC : 0);
+    this.writeConfig();
+    this.publishOrder();
+    if (!this.features.broadcast) {
+      log.info(`kernel ${this.features.release} has no DEVMAP broadcast (5.14+): flooding from XDP ports runs in the slow path`);
+    }
+  }
+
+  static async open(bridge: string, opts: DpifXdpOptions = {}): Promise<DpifXdp> {
+    const o: Required<DpifXdpOptions> = {
+      emcInsertInvProb: opts.emcInsertInvProb ?? 1, emc: opts.emc ?? true,
+      maxFlows: Math.min(opts.maxFlows ?? MAX_FLOWS, MAX_FLOWS), rerankMs: opts.rerankMs ?? 1000,
+      upcallPid: opts.upcallPid ?? process.pid,
+    };
+    const obj = BpfObject.open(bpfObjectPath('datapath.bpf.o'));
+    try {
+      obj.load();
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+    const rtnl = await RtNetlink.open();
+    const dp = new DpifXdp(`xdp@${bridge}`, obj, rtnl, o);
+    dp.startUpcalls();
+    dp.timers.push(setInterval(() => dp.rerankMasks(), o.rerankMs).unref());
+    return dp;
+  }
+
+  /* ---- ports -------------------------------------------------------------- */
+
+  ports(): DpifPort[] {
+    return [...this.portMap.values()].sort((a, b) => a.portNo - b.portNo).map(({ portNo, name, ifindex, hook, peer }) => ({ portNo, name, ifindex, hook, peer }));
+  }
+
+  portByNo(portNo: number): DpifPort | undefined { return this.portMap.get(portNo); }
+
+  /**
+   * Adds an interface as datapath port `portNo`. `hook` 'auto' picks TC for
+   * veth (XDP on a veth costs the peer TSO and breaks CHECKSUM_PARTIAL
+   * traffic: research/limits.md) and native XDP elsewhere, falling back to
+   * generic XDP when the driver has none.
+   */
+  async addPort(name: string, portNo: number, hook: PortHook | 'auto' = 'auto'): Promise<DpifPort> {
+    if (this.portMap.has(portNo)) throw new Error(`port number ${portNo} is already in use on ${this.name}`);
+    if (!Number.isInteger(portNo) || portNo <= 0 || portNo >= MAX_PORTS) throw new RangeError(`port number ${portNo} out of range 1..${MAX_PORTS - 1}`);
+    const link = await this.rtnl.getLink(name);
+    if (!link) throw new Error(`no such network device "${name}"`);
+    if ([...this.portMap.values()].some((p) => p.ifindex === link.index)) throw new Error(`"${name}" is already a port of ${this.name}`);
+    let h: PortHook = hook === 'auto' ? (link.kind === 'veth' ? 'tc' : 'xdp') : hook;
+    const tc = h === 'tc';
+    this.maps.ports.update(u32(portNo), encodePort(link.index, tc ? PORT_F_TC : 0));
+    this.maps.port_of_ifindex.update(u32(link.index), u32(portNo));
+    try {
+      this.maps.tx_ports.update(u32(portNo), u32(link.index));
+    } catch (e) {
+      log.warn(`${name}: not usable as an XDP redirect target (${(e as Error).message}); only TC ports can output to it`);
+    }
+    try {
+      if (tc) tcAttachIngress(link.index, this.obj.program('xvs_tc').fd);
+      else {
+        try {
+          xdpAttach(link.index, this.obj.program('xvs_xdp').fd, h === 'xdp' ? 'native' : 'generic');
+        } catch (e) {
+          if (h !== 'xdp') throw e;
+          log.warn(`${name}: native XDP failed (${(e as Error).message}); using generic XDP`);
+          xdpAttach(link.index, this.obj.program('xvs_xdp').fd, 'generic');
+          h = 'xdp-generic';
+        }
+      }
+    } catch (e) {
+      this.maps.ports.update(u32(portNo), encodePort(0, 0));
+      this.maps.port_of_ifindex.delete(u32(link.index));
+      this.maps.tx_ports.delete(u32(portNo));
+      throw e;
+    }
+    const p: PortState = { portNo, name, ifindex: link.index, hook: h, peerIndex: link.peerIndex, peerNetnsId: link.peerNetnsId };
+    this.portMap.set(portNo, p);
+    log.info(`added port ${name} as ${this.name} port ${portNo} (${h}, ifindex ${link.index})`);
+    await this.arrangePeers();
+    return p;
+  }
+
+  async removePort(portNo: number): Promise<void> {
+    const p = this.portMap.get(portNo);
+    if (!p) throw new Error(`no port ${portNo} on ${this.name}`);
+    this.portMap.delete(portNo);
+    this.detachHook(p);
+    this.maps.ports.update(u32(portNo), encodePort(0, 0));
+    this.maps.port_of_ifindex.delete(u32(p.ifindex));
+    this.maps.tx_ports.delete(u32(portNo));
+    await this.unarrangePeer(p);
+    await this.arrangePeers();
+    log.info(`removed port ${p.name} (port ${portNo}) from ${this.name}`);
+  }
+
+  private detachHook(p: PortState): void {
+    try {
+      if (p.hook === 'tc') tcDetachIngress(p.ifindex);
+      else xdpDetach(p.ifindex, p.hook === 'xdp' ? 'native' : 'generic');
+    } catch (e) {
+      log.warn(`${p.name}: detaching the ${p.hook} program failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Frames XDP-redirected into a veth reach its peer only if the peer can take
+   * XDP frames (GRO on, or an XDP program on it before 5.13). When any port of
+   * this datapath runs XDP, give every veth port's peer a bare XDP_PASS program,
+   * wherever the peer lives (IFLA_TARGET_NETNSID reaches other namespaces).
+   */
+  private async arrangePeers(): Promise<void> {
+    const needed = [...this.portMap.values()].some((p) => p.hook !== 'tc');
+    for (const p of this.portMap.values()) {
+      if (p.peerIndex === undefined) continue;
+      if (!needed) { await this.unarrangePeer(p); continue; }
+      if (p.peer) continue;
+      try {
+        const peer = await this.rtnl.getLink(p.peerIndex, { netnsId: p.peerNetnsId });
+        if (!peer) continue;
+        if (peer.xdpProgId) { p.peer = `${peer.name} has its own XDP program`; continue; }
+        if (!this.peerObj) { this.peerObj = BpfObject.open(bpfObjectPath('peer_pass.bpf.o')); this.peerObj.load(); }
+        await this.rtnl.setXdp(p.peerIndex, this.peerObj.program('xvs_peer_pass').fd, 'native', { netnsId: p.peerNetnsId });
+        p.peer = `xdp_pass on peer ${peer.name}${p.peerNetnsId !== undefined ? ` (netnsid ${p.peerNetnsId})` : ''}`;
+        log.info(`${p.name}: attached XDP_PASS to veth peer ${peer.name} so redirected frames are accepted`);
+      } catch (e) {
+        log.warn(`${p.name}: could not prepare veth peer for XDP frames: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private async unarrangePeer(p: PortState): Promise<void> {
+    if (!p.peer?.startsWith('xdp_pass') || p.peerIndex === undefined) { p.peer = undefined; return; }
+    try {
+      await this.rtnl.setXdp(p.peerIndex, -1, 'native', { netnsId: p.peerNetnsId });
+    } catch (e) {
+      log.dbg(`${p.name}: peer XDP detach: ${(e as Error).message}`);
+    }
+    p.peer = undefined;
+  }
+
+  /* ---- messages ----------------------------------------------------------- */
+
+  transact(request: Buffer): Buffer[] {
+    const type = request.length >= 6 ? request.readUInt16LE(4) : -1;
+    if (type === XDP_FAMILY_IDS.ovs_packet) {
+      const m = decodePacketMsg(request);
+      if (m.cmd !== PacketCmd.EXECUTE) throw new Error(`OVS_PACKET_CMD ${m.cmd} is not a request`);
+      this.executeActions(m.packet, m.key, m.actions ?? []);
+      return [];
+    }
+    const m = decodeFlowMsg(request);
+    switch (m.cmd) {
+      case FlowCmd.NEW: case FlowCmd.SET: this.put(m); return [];
+      case FlowCmd.DEL:
+        if (!m.ufid && !m.key) { this.flush(); return []; }
+        return this.del(m);
+      case FlowCmd.GET:
+        if (!m.ufid && !m.key) return [...this.flowsByUfid.values()].map((f) => this.reply(f, FlowCmd.GET));
+        { const f = this.find(m); return f ? [this.reply(f, FlowCmd.GET)] : []; }
+    }
+    throw new Error(`unsupported OVS_FLOW_CMD ${m.cmd}`);
+  }
+
+  private find(m: OvsFlowMsg): FlowRec | undefined {
+    if (m.ufid) return this.flowsByUfid.get(m.ufid.toString('hex'));
+    if (m.key && m.mask) return this.flowsByMaskedKey.get(m.mask.hex() + m.key.and(m.mask).hex());
+    return undefined;
+  }
+
+  private put(m: OvsFlowMsg): void {
+    if (!m.key || !m.actions) throw new Error('flow put needs KEY and ACTIONS');
+    const mask = m.mask ? m.mask.clone() : FlowKey.exactMask();
+    mask.setField('tuple_id', 0);
+    mask.exact('in_port');           // megaflows always match the ingress port
+    const key = m.key.and(mask);
+    const ufid = m.ufid ?? key.buf.subarray(0, 16);
+    const old = this.flowsByUfid.get(ufid.toString('hex')) ?? this.flowsByMaskedKey.get(mask.hex() + key.hex());
+    if (old && m.cmd === FlowCmd.NEW && !old.mask.equals(mask)) throw new Error('flow exists with another mask');
+    const flowId = this.allocId();
+    let compiled;
+    try {
+      compiled = this.compile(key, m.actions, flowId);
+    } catch (e) {
+      this.freeIds.unshift(flowId);
+      throw e;
+    }
+    const gen = this.gens[flowId];
+    const maskId = old ? old.maskId : this.refMask(mask);
+    this.maps.flow_stats.update(u32(flowId), Buffer.alloc(this.ncpu * LAYOUT.xvs_flow_stats.size));
+    this.maps.flows.update(u32(flowId), encodeFlow(gen, FLOW_F_ALIVE, compiled.actions));
+    const hkey = Buffer.from(key.buf);
+    hkey.writeUInt16LE(maskId, 78);
+    this.maps.megaflows.update(hkey, encodeFlowRef(flowId, gen));
+    const base = { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 };
+    if (old) {
+      if (!m.clear) Object.assign(base, this.statsOf(old));
+      this.forget(old, false);
+      this.killSlot(old.flowId);
+    }
+    const rec: FlowRec = { ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: m.actions, slow: compiled.slow, base };
+    this.flowsByUfid.set(rec.ufid.toString('hex'), rec);
+    this.flowsById.set(flowId, rec);
+    this.flowsByMaskedKey.set(mask.hex() + key.hex(), rec);
+  }
+
+  private del(m: OvsFlowMsg): Buffer[] {
+    const f = this.find(m);
+    if (!f) return [];
+    const reply = this.reply(f, FlowCmd.DEL);
+    const hkey = Buffer.from(f.key.buf);
+    hkey.writeUInt16LE(f.maskId, 78);
+    this.maps.megaflows.delete(hkey);
+    this.killSlot(f.flowId);
+    this.forget(f, true);
+    return [reply];
+  }
+
+  private flush(): void {
+    for (const f of [...this.flowsByUfid.values()]) this.del({ cmd: FlowCmd.DEL, dpIfindex: 0, ufid: f.ufid });
+  }
+
+  /** Drops bookkeeping; with `unrefMask`, releases the subtable too. */
+  private forget(f: FlowRec, unrefMask: boolean): void {
+    this.flowsByUfid.delete(f.ufid.toString('hex'));
+    this.flowsById.delete(f.flowId);
+    this.flowsByMaskedKey.delete(f.mask.hex() + f.key.hex());
+    if (unrefMask) this.unrefMask(f.maskId);
+  }
+
+  /** Invalidates a flows[] slot (EMC entries pointing at it stop matching) and recycles it. */
+  private killSlot(id: number): void {
+    this.gens[id] = (this.gens[id] + 1) >>> 0;
+    this.maps.flows.update(u32(id), encodeFlow(this.gens[id], 0, []));
+    this.freeIds.push(id);    // FIFO: a slot is reused as late as possible
+  }
+
+  private allocId(): number {
+    const id = this.freeIds.shift();
+    if (id === undefined) throw new Error(`datapath flow table full (${this.opts.maxFlows} flows)`);
+    return id;
+  }
+
+  private statsOf(f: FlowRec): { packets: bigint; bytes: bigint; usedNs: bigint; tcpFlags: number } {
+    const v = this.maps.flow_stats.lookup(u32(f.flowId));
+    const s = v ? sumFlowStats(v) : { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 };
+    return {
+      packets: s.packets + f.base.packets, bytes: s.bytes + f.base.bytes,
+      usedNs: s.usedNs > f.base.usedNs ? s.usedNs : f.base.usedNs, tcpFlags: s.tcpFlags | f.base.tcpFlags,
+    };
+  }
+
+  private reply(f: FlowRec, cmd: FlowCmd): Buffer {
+    const s = this.statsOf(f);
+    return encodeFlowMsg({
+      cmd, dpIfindex: this.dpIfindex, ufid: f.ufid, key: f.key, mask: f.mask, actions: f.actions,
+      stats: { packets: s.packets, bytes: s.bytes }, used: s.usedNs / 1000000n, tcpFlags: s.tcpFlags,
+    });
+  }
+
+  /* ---- subtables ---------------------------------------------------------- */
+
+  private refMask(mask: FlowKey): number {
+    const hex = mask.hex();
+    const have = this.maskByHex.get(hex);
+    if (have !== undefined) { this.maskSlots[have]!.refs++; return have; }
+    // Reuse a freed id only after a grace period: a reader may still be probing it.
+    const now = Date.now();
+    let id = -1;
+    for (let i = 0; i < MAX_MASKS; i++) {
+      const s = this.maskSlots[i];
+      if (!s) { id = i; break; }
+      if (s.refs === 0 && now - s.freedAt > 1000 && id < 0) id = i;
+    }
+    if (id < 0) throw new Error(`datapath has no free subtable (all ${MAX_MASKS} masks in use)`);
+    const old = this.maskSlots[id];
+    if (old) this.maskByHex.delete(old.mask.hex());
+    this.maskSlots[id] = { mask: mask.clone(), refs: 1, freedAt: 0 };
+    this.maskByHex.set(hex, id);
+    this.maps.masks.update(u32(id), mask.buf);
+    this.lastMaskHits[id] = sumU64(this.maps.mask_hits.lookup(u32(id)) ?? Buffer.alloc(8));
+    this.maskOrder.push(id);          // new subtables are probed last until they earn hits
+    this.publishOrder();
+    return id;
+  }
+
+  private unrefMask(id: number): void {
+    const s = this.maskSlots[id];
+    if (!s || --s.refs > 0) return;
+    s.freedAt = Date.now();
+    this.maskOrder = this.maskOrder.filter((x) => x !== id);
+    this.publishOrder();
+  }
+
+  /** Writes the inactive copy of the probe order, then flips the selector. */
+  private publishOrder(): void {
+    const next = this.orderSel ^ 1;
+    this.maps.mask_order.update(u32(next), encodeMaskOrder(this.maskOrder));
+    this.orderSel = next;
+    this.writeConfig();
+  }
+
+  private writeConfig(): void {
+    this.maps.config.update(u32(0), encodeConfig(this.orderSel, this.cfgFlags, this.opts.emcInsertInvProb));
+  }
+
+  /** Re-sorts subtables by hits since the last pass (OVS dpcls does this every second). */
+  rerankMasks(): void {
+    if (this.maskOrder.length < 2) return;
+    const delta = new Map<number, bigint>();
+    for (const id of this.maskOrder) {
+      const total = sumU64(this.maps.mask_hits.lookup(u32(id)) ?? Buffer.alloc(8));
+      delta.set(id, total - this.lastMaskHits[id]);
+      this.lastMaskHits[id] = total;
+    }
+    const sorted = [...this.maskOrder].sort((a, b) => {
+      const d = delta.get(b)! - delta.get(a)!;
+      return d > 0n ? 1 : d < 0n ? -1 : this.maskOrder.indexOf(a) - this.maskOrder.indexOf(b);
+    });
+    if (sorted.every((v, i) => v === this.maskOrder[i])) return;
+    this.maskOrder = sorted;
+    this.publishOrder();
+  }
+
+  /** Subtable ids in probe order (for tests and dpctl). */
+  probeOrder(): number[] { return [...this.maskOrder]; }
+
+  /* ---- action compilation -------------------------------------------------- */
+
+  /**
+   * Turns datapath actions into the fast path's action list for a flow whose
+   * in_port is known. What the hook cannot do becomes a USERSPACE action whose
+   * userdata names the flow, and the actions then run here (slow path).
+   */
+  private compile(key: FlowKey, actions: OdpAction[], flowId: number): { actions: XvsAction[]; slow: boolean } {
+    const port = this.portMap.get(key.inPort);
+    const tc = port?.hook === 'tc';
+    const out: XvsAction[] = [];
+    const outputs = actions.filter((a) => a.type === 'output').map((a) => (a as { port: number }).port);
+    let slow = actions.some((a) => a.type === 'userspace');
+    if (!slow && !tc && outputs.length > 1) {
+      // XDP redirects a frame once. Flood (every port but the ingress, nothing
+      // changed in between) maps onto DEVMAP broadcast; anything else is slow path.
+      const lastNonOutput = actions.map((a) => a.type !== 'output').lastIndexOf(true);
+      const firstOutput = actions.findIndex((a) => a.type === 'output');
+      const others = [...this.portMap.keys()].filter((p) => p !== key.inPort).sort((a, b) => a - b);
+      const isFlood = this.features.broadcast && lastNonOutput < firstOutput &&
+        outputs.length === others.length && [...outputs].sort((a, b) => a - b).every((p, i) => p === others[i]);
+      if (!isFlood) slow = true;
+      else {
+        for (const a of actions.slice(0, firstOutput)) out.push(this.compileOne(a));
+        out.push({ type: XvsAct.FLOOD });
+        return { actions: out, slow: false };
+      }
+    }
+    if (!slow) {
+      for (const a of actions) out.push(this.compileOne(a));
+      if (out.length > MAX_ACTIONS) slow = true;
+    }
+    if (slow) return { actions: [{ type: XvsAct.USERSPACE, arg: flowId }], slow: true };
+    return { actions: out, slow: false };
+  }
+
+  private compileOne(a: OdpAction): XvsAction {
+    switch (a.type) {
+      case 'output': return { type: XvsAct.OUTPUT, arg: a.port };
+      case 'push_vlan': return { type: XvsAct.PUSH_VLAN, tpid: a.tpid, arg: a.tci & ~VLAN_PRESENT & 0xffff };
+      case 'pop_vlan': return { type: XvsAct.POP_VLAN };
+      case 'userspace': return { type: XvsAct.USERSPACE };
+      case 'set': {
+        const t = {
+          eth_src: XvsAct.SET_ETH_SRC, eth_dst: XvsAct.SET_ETH_DST, ipv4_src: XvsAct.SET_IPV4_SRC,
+          ipv4_dst: XvsAct.SET_IPV4_DST, ipv4_tos: XvsAct.SET_IPV4_TOS, ipv4_ttl: XvsAct.SET_IPV4_TTL,
+          tcp_src: XvsAct.SET_TP_SRC, tcp_dst: XvsAct.SET_TP_DST, udp_src: XvsAct.SET_TP_SRC, udp_dst: XvsAct.SET_TP_DST,
+        }[a.field];
+        return { type: t, data: a.value };
+      }
+    }
+  }
+
+  /* ---- upcalls and execution ---------------------------------------------- */
+
+  private startUpcalls(): void {
+    this.ring = new PerfRing(this.maps.upcalls, { pageCount: 64, wakeupEvents: 16, budget: 256, flushMs: 1 });
+    this.ring.on('sample', (raw: Buffer) => this.onSample(raw));
+    this.ring.on('lost', (n: number) => log.rateLimited('WARN', 'lost', `perf ring lost ${n} upcalls`));
+    this.ring.start();
+  }
+
+  private onSample(raw: Buffer): void {
+    let rec;
+    try {
+      rec = decodeUpcall(raw);
+    } catch (e) {
+      this.counters.upcallErrors++;
+      log.rateLimited('WARN', 'bad-upcall', `dropping malformed upcall record: ${(e as Error).message}`);
+      return;
+    }
+    if (rec.hook === HOOK_TC) this.normalizeTcPacket(rec.key, rec);
+    if (rec.packet.length < rec.pktLen) this.counters.upcallTruncated++;
+    if (rec.cmd === UPCALL_ACTION) {
+      const f = this.flowsById.get(rec.userdata);
+      if (f?.slow) this.executeActions(rec.packet, rec.key, f.actions, rec.pktLen);
+      return;
+    }
+    if (rec.cmd !== UPCALL_MISS) { this.counters.upcallErrors++; return; }
+    this.emit('upcall', encodePacketMsg({ cmd: PacketCmd.MISS, dpIfindex: this.dpIfindex, packet: rec.packet, key: rec.key, len: rec.pktLen }));
+  }
+
+  /**
+   * At the TC hook the VLAN tag usually sits in skb metadata, not in the
+   * bytes, and TCP/UDP checksums may be CHECKSUM_PARTIAL: put the tag back
+   * and complete the checksum so the packet we re-send is the one received.
+   */
+  private normalizeTcPacket(key: FlowKey, rec: { packet: Buffer; pktLen: number }): void {
+    const p = rec.packet;
+    if ((key.vlanTci & VLAN_PRESENT) && p.length >= 14 && ![0x8100, 0x88a8].includes(p.readUInt16BE(12))) {
+      const tag = Buffer.alloc(4);
+      tag.writeUInt16BE(0x8100, 0); tag.writeUInt16BE(key.vlanTci & ~VLAN_PRESENT & 0xffff, 2);
+      rec.packet = Buffer.concat([p.subarray(0, 12), tag, p.subarray(12)]);
+      rec.pktLen += 4;
+    }
+    if (completePartialChecksum(rec.packet)) this.counters.checksumsCompleted++;
+  }
+
+  private executeActions(packet: Buffer, key: FlowKey, actions: OdpAction[], fullLen = packet.length): void {
+    if (packet.length < fullLen) {
+      log.rateLimited('WARN', 'exec-trunc', `cannot execute a truncated packet (${packet.length} of ${fullLen} bytes)`);
+      return;
+    }
+    odpExecute(packet, actions, {
+      output: (port, frame) => {
+        const p = this.portMap.get(port);
+        if (!p) { this.counters.executeErrors++; return; }
+        try {
+          this.sock.send(p.ifindex, frame);
+        } catch (e) {
+          this.counters.executeErrors++;
+          log.rateLimited('WARN', `tx-${port}`, `${p.name}: packet execute failed: ${(e as Error).message}`);
+        }
+      },
+      userspace: (a, frame) => {
+        this.emit('upcall', encodePacketMsg({
+          cmd: PacketCmd.ACTION, dpIfindex: this.dpIfindex, packet: frame, key, userdata: a.userdata,
+        }));
+      },
+    });
+  }
+
+  /* ---- stats and teardown ------------------------------------------------- */
+
+  stats(): DpifStats {
+    const d = sumDpStats(this.maps.dp_stats.lookup(u32(0)) ?? Buffer.alloc(0));
+    return {
+      hit: d.emcHit + d.mfHit, missed: d.missed, lost: d.lost + BigInt(this.ring?.stats.lost ?? 0),
+      flows: this.flowsByUfid.size, masksHit: d.masksProbed, masksTotal: this.maskOrder.length,
+      emcHit: d.emcHit, megaflowHit: d.mfHit, slowPath: d.slowPath, txErrors: d.txErrors, parseTruncated: d.parseTruncated,
+    };
+  }
+
+  ringStats(): { samples: number; lost: number; turns: number } {
+    return this.ring ? { ...this.ring.stats } : { samples: 0, lost: 0, turns: 0 };
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.ring?.stop();
+    for (const p of [...this.portMap.values()]) {
+      this.detachHook(p);
+      await this.unarrangePeer(p);
+    }
+    this.portMap.clear();
+    this.sock.close();
+    this.peerObj?.close();
+    this.obj.close();
+    this.rtnl.close();
+  }
+}
+

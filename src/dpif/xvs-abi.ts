@@ -1,0 +1,174 @@
+/*
+ * Binary codecs for the structures of bpf/xvs_abi.h other than the flow key
+ * (see flow-key.ts). test/unit/abi.test.ts compiles the header and checks
+ * every size and offset below against offsetof()/sizeof().
+ */
+import { FlowKey, KEY_SIZE } from './flow-key';
+
+export const MAX_MASKS = 64;
+export const MAX_ACTIONS = 16;
+export const MAX_FLOWS = 65536;
+export const EMC_ENTRIES = 8192;
+export const MAX_PORTS = 1024;
+export const UPCALL_MAX_PKT = 9216;
+
+export enum XvsAct {
+  OUTPUT = 1, USERSPACE = 2, FLOOD = 3, SET_ETH_SRC = 4, SET_ETH_DST = 5, SET_IPV4_SRC = 6, SET_IPV4_DST = 7,
+  SET_IPV4_TOS = 8, SET_IPV4_TTL = 9, SET_TP_SRC = 10, SET_TP_DST = 11, PUSH_VLAN = 12, POP_VLAN = 13,
+}
+
+export const FLOW_F_ALIVE = 0x1;
+export const PORT_F_TC = 0x1;
+export const CFG_F_BROADCAST = 0x1;
+export const CFG_F_EMC = 0x2;
+export const UPCALL_MISS = 1;
+export const UPCALL_ACTION = 2;
+export const HOOK_XDP = 1;
+export const HOOK_TC = 2;
+
+/** Offsets/sizes the ABI test checks against the C header. */
+export const LAYOUT = {
+  xvs_flow_key: { size: KEY_SIZE },
+  xvs_mask: { size: KEY_SIZE },
+  xvs_mask_order: { size: 8 + 2 * MAX_MASKS, n: 0, ids: 8 },
+  xvs_flow_ref: { size: 8, flow_id: 0, gen: 4 },
+  xvs_action: { size: 16, type: 0, tpid: 2, arg: 4, data: 8 },
+  xvs_flow: { size: 8 + 16 * MAX_ACTIONS, gen: 0, flags: 4, n_actions: 6, actions: 8 },
+  xvs_flow_stats: { size: 32, packets: 0, bytes: 8, used_ns: 16, tcp_flags: 24 },
+  xvs_dp_stats: { size: 64, emc_hit: 0, mf_hit: 8, missed: 16, lost: 24, masks_probed: 32, tx_errors: 40, slow_path: 48, parse_truncated: 56 },
+  xvs_upcall: { size: 16 + KEY_SIZE, cmd: 0, hook: 1, pkt_len: 4, cap_len: 8, userdata: 12, key: 16 },
+  xvs_port: { size: 8, ifindex: 0, flags: 4 },
+  xvs_config: { size: 16, mask_order_sel: 0, flags: 4, emc_insert_inv_prob: 8 },
+} as const;
+
+export interface XvsAction {
+  type: XvsAct;
+  tpid?: number;     // PUSH_VLAN
+  arg?: number;      // OUTPUT port, PUSH_VLAN tci, USERSPACE userdata
+  data?: Buffer;     // SET_* value, network order
+}
+
+export function encodeFlow(gen: number, flags: number, actions: XvsAction[]): Buffer {
+  if (actions.length > MAX_ACTIONS) throw new RangeError(`at most ${MAX_ACTIONS} datapath actions per flow`);
+  const L = LAYOUT.xvs_flow, A = LAYOUT.xvs_action;
+  const b = Buffer.alloc(L.size);
+  b.writeUInt32LE(gen >>> 0, L.gen);
+  b.writeUInt16LE(flags, L.flags);
+  b.writeUInt16LE(actions.length, L.n_actions);
+  actions.forEach((a, i) => {
+    const o = L.actions + i * A.size;
+    b[o + A.type] = a.type;
+    b.writeUInt16BE(a.tpid ?? 0, o + A.tpid);
+    b.writeUInt32LE((a.arg ?? 0) >>> 0, o + A.arg);
+    if (a.data) a.data.copy(b, o + A.data, 0, Math.min(8, a.data.length));
+  });
+  return b;
+}
+
+export function encodeFlowRef(flowId: number, gen: number): Buffer {
+  const b = Buffer.alloc(LAYOUT.xvs_flow_ref.size);
+  b.writeUInt32LE(flowId, 0);
+  b.writeUInt32LE(gen >>> 0, 4);
+  return b;
+}
+
+export function decodeFlowRef(b: Buffer): { flowId: number; gen: number } {
+  return { flowId: b.readUInt32LE(0), gen: b.readUInt32LE(4) };
+}
+
+export interface FlowStatsSum { packets: bigint; bytes: bigint; usedNs: bigint; tcpFlags: number }
+
+/** Sums a per-CPU flow_stats value (nCPU records, each 8-byte aligned). */
+export function sumFlowStats(percpu: Buffer): FlowStatsSum {
+  const L = LAYOUT.xvs_flow_stats;
+  const s: FlowStatsSum = { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 };
+  for (let o = 0; o + L.size <= percpu.length; o += L.size) {
+    s.packets += percpu.readBigUInt64LE(o + L.packets);
+    s.bytes += percpu.readBigUInt64LE(o + L.bytes);
+    const used = percpu.readBigUInt64LE(o + L.used_ns);
+    if (used > s.usedNs) s.usedNs = used;
+    s.tcpFlags |= percpu.readUInt16LE(o + L.tcp_flags);
+  }
+  return s;
+}
+
+export interface DpStats {
+  emcHit: bigint; mfHit: bigint; missed: bigint; lost: bigint; masksProbed: bigint;
+  txErrors: bigint; slowPath: bigint; parseTruncated: bigint;
+}
+
+export function sumDpStats(percpu: Buffer): DpStats {
+  const L = LAYOUT.xvs_dp_stats;
+  const s: DpStats = { emcHit: 0n, mfHit: 0n, missed: 0n, lost: 0n, masksProbed: 0n, txErrors: 0n, slowPath: 0n, parseTruncated: 0n };
+  for (let o = 0; o + L.size <= percpu.length; o += L.size) {
+    s.emcHit += percpu.readBigUInt64LE(o + L.emc_hit);
+    s.mfHit += percpu.readBigUInt64LE(o + L.mf_hit);
+    s.missed += percpu.readBigUInt64LE(o + L.missed);
+    s.lost += percpu.readBigUInt64LE(o + L.lost);
+    s.masksProbed += percpu.readBigUInt64LE(o + L.masks_probed);
+    s.txErrors += percpu.readBigUInt64LE(o + L.tx_errors);
+    s.slowPath += percpu.readBigUInt64LE(o + L.slow_path);
+    s.parseTruncated += percpu.readBigUInt64LE(o + L.parse_truncated);
+  }
+  return s;
+}
+
+export function sumU64(percpu: Buffer): bigint {
+  let s = 0n;
+  for (let o = 0; o + 8 <= percpu.length; o += 8) s += percpu.readBigUInt64LE(o);
+  return s;
+}
+
+export function encodeMaskOrder(ids: number[]): Buffer {
+  const L = LAYOUT.xvs_mask_order;
+  const b = Buffer.alloc(L.size);
+  b.writeUInt32LE(ids.length, L.n);
+  ids.forEach((id, i) => b.writeUInt16LE(id, L.ids + 2 * i));
+  return b;
+}
+
+export function encodePort(ifindex: number, flags: number): Buffer {
+  const b = Buffer.alloc(LAYOUT.xvs_port.size);
+  b.writeUInt32LE(ifindex, 0);
+  b.writeUInt32LE(flags, 4);
+  return b;
+}
+
+export function encodeConfig(sel: number, flags: number, emcInsertInvProb: number): Buffer {
+  const b = Buffer.alloc(LAYOUT.xvs_config.size);
+  b.writeUInt32LE(sel, 0);
+  b.writeUInt32LE(flags, 4);
+  b.writeUInt32LE(emcInsertInvProb, 8);
+  return b;
+}
+
+export interface UpcallRecord {
+  cmd: number;
+  hook: number;
+  pktLen: number;
+  userdata: number;
+  key: FlowKey;
+  packet: Buffer;
+}
+
+/**
+ * Decodes one perf sample: struct xvs_upcall followed by cap_len packet
+ * bytes (perf pads the raw sample, so cap_len, not the sample size, counts).
+ * Throws on a record too short for what it claims.
+ */
+export function decodeUpcall(raw: Buffer): UpcallRecord {
+  const L = LAYOUT.xvs_upcall;
+  if (raw.length < L.size) throw new RangeError(`upcall record truncated: ${raw.length} < ${L.size} bytes`);
+  const capLen = raw.readUInt32LE(L.cap_len);
+  if (capLen > UPCALL_MAX_PKT || L.size + capLen > raw.length) {
+    throw new RangeError(`upcall record claims ${capLen} packet bytes, has ${raw.length - L.size}`);
+  }
+  return {
+    cmd: raw[L.cmd],
+    hook: raw[L.hook],
+    pktLen: raw.readUInt32LE(L.pkt_len),
+    userdata: raw.readUInt32LE(L.userdata),
+    key: new FlowKey(raw.subarray(L.key, L.key + KEY_SIZE)),
+    packet: Buffer.from(raw.subarray(L.size, L.size + capLen)),
+  };
+}
