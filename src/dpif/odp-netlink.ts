@@ -4,7 +4,7 @@
  * would send the same bytes to openvswitch.ko.
  */
 import {
-  formatAttribute, parseAttributes, formatMessage, parseMessage, formatGenlHeader, parseGenlHeader,
+  formatAttribute, parseAttributes, formatMessage, parseMessage, formatGenlHeader, parseGenlHeader, pad,
   GENL_HEADER_LENGTH, HEADER_LENGTH,
 } from 'netlink';
 import {
@@ -73,8 +73,9 @@ export interface OvsPacketMsg {
 /* ---- attribute helpers -------------------------------------------------- */
 
 type Bytes = Uint8Array[];
+/** One attribute, padded to 4 bytes (formatAttribute leaves padding to the caller). */
 const attr = (type: number, data: Uint8Array | Uint8Array[], nested = false): Bytes =>
-  formatAttribute({ type, data, nested });
+  pad(formatAttribute({ type, data, nested }));
 const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
 const be16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(v & 0xffff); return b; };
 const u64 = (v: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64LE(v); return b; };
@@ -209,7 +210,14 @@ export function decodeKey(buf: Buffer, isMask = false): FlowKey {
     if (enc && !encap) walk(enc, true);
   };
   walk(buf, false);
+  // As in the kernel datapath: a mask that matches eth_type but carries no
+  // VLAN attribute means "untagged only", so the TCI is matched exactly.
+  if (isMask && k.ethType !== 0 && !sawVlan(buf)) k.setField('vlan_tci', 0xffff);
   return k;
+}
+
+function sawVlan(buf: Buffer): boolean {
+  return attrsOf(buf).has(KeyAttr.VLAN);
 }
 
 /* ---- actions ------------------------------------------------------------- */

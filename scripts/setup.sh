@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what xdp-vswitch needs on a Debian/Ubuntu host and builds it.
+# Idempotent and quick when everything is already there; run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(clang llvm libbpf-dev bpftool iproute2 ethtool iperf3 iputils-ping gcc make linux-libc-dev)
+missing=()
+for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to install: ${missing[*]}" >&2; exit 1; fi
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies (koffi and netlink ship prebuilt binaries: no compiler needed).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# BPF objects and TypeScript.
+make -s -C bpf
+npx tsc -p .

@@ -1,0 +1,73 @@
+/* Userspace action execution: checksums stay valid, VLAN tags go on and off. */
+import { strict as assert } from 'assert';
+import { odpExecute, completePartialChecksum, locate, l4Checksum, ipv4HeaderChecksum } from '../../src/dpif/odp-execute';
+import { OdpAction } from '../../src/dpif/odp-netlink';
+import { frame, ipv4 } from '../support/packets';
+
+function run(pkt: Buffer, acts: OdpAction[]): { port: number; frame: Buffer }[] {
+  const out: { port: number; frame: Buffer }[] = [];
+  odpExecute(pkt, acts, { output: (port, f) => out.push({ port, frame: f }) });
+  return out;
+}
+function valid(f: Buffer): void {
+  const p = locate(f)!;
+  if (p.ethType === 0x0800) assert.equal(f.readUInt16BE(p.l3 + 10), ipv4HeaderChecksum(f, p.l3), 'IPv4 header checksum');
+  if (p.proto === 6 || p.proto === 17) assert.equal(f.readUInt16BE(p.l4! + (p.proto === 6 ? 16 : 6)), l4Checksum(f, p), 'L4 checksum');
+}
+
+describe('odp-execute', () => {
+  it('outputs snapshots in order; later sets do not change earlier outputs', () => {
+    const pkt = frame({ proto: 'tcp', payload: 33 });
+    const out = run(pkt, [{ type: 'output', port: 1 }, { type: 'set', field: 'eth_dst', value: Buffer.alloc(6, 0xaa) }, { type: 'output', port: 2 }]);
+    assert.deepEqual(out.map((o) => o.port), [1, 2]);
+    assert.deepEqual(out[0].frame, pkt);
+    assert.deepEqual(out[1].frame.subarray(0, 6), Buffer.alloc(6, 0xaa));
+  });
+
+  it('set ipv4 src/dst/ttl/tos and tcp/udp ports keep every checksum valid', () => {
+    for (const proto of ['tcp', 'udp'] as const) {
+      const pkt = frame({ proto, payload: 21 });
+      const [o] = run(pkt, [
+        { type: 'set', field: 'ipv4_src', value: ipv4('192.0.2.7') }, { type: 'set', field: 'ipv4_dst', value: ipv4('198.51.100.9') },
+        { type: 'set', field: 'ipv4_ttl', value: Buffer.from([3]) }, { type: 'set', field: 'ipv4_tos', value: Buffer.from([0x28]) },
+        { type: 'set', field: `${proto}_dst`, value: Buffer.from([0x1f, 0x90]) }, { type: 'output', port: 1 }]);
+      valid(o.frame);
+      assert.deepEqual(o.frame.subarray(26, 30), ipv4('192.0.2.7'));
+      assert.equal(o.frame[22], 3);
+      assert.equal(o.frame.readUInt16BE(36), 8080);
+    }
+  });
+
+  it('push_vlan then pop_vlan restores the frame', () => {
+    const pkt = frame({ proto: 'udp' });
+    const out = run(pkt, [{ type: 'push_vlan', tpid: 0x8100, tci: (3 << 13) | 100 }, { type: 'output', port: 1 }, { type: 'pop_vlan' }, { type: 'output', port: 2 }]);
+    assert.equal(out[0].frame.length, pkt.length + 4);
+    assert.equal(out[0].frame.readUInt16BE(12), 0x8100);
+    assert.equal(out[0].frame.readUInt16BE(14), (3 << 13) | 100);
+    assert.deepEqual(out[1].frame, pkt);
+  });
+
+  it('completes a CHECKSUM_PARTIAL TCP checksum and leaves valid or corrupt ones alone', () => {
+    const pkt = frame({ proto: 'tcp', payload: 40 });
+    const good = Buffer.from(pkt);
+    assert.equal(completePartialChecksum(good), false, 'a valid checksum is untouched');
+    // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum only
+    const p = locate(pkt)!;
+    let s = pkt.readUInt16BE(p.l3 + 12) + pkt.readUInt16BE(p.l3 + 14) + pkt.readUInt16BE(p.l3 + 16) + pkt.readUInt16BE(p.l3 + 18) + 6 + p.l4Len!;
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    const partial = Buffer.from(pkt); partial.writeUInt16BE(s, p.l4! + 16);
+    assert.equal(completePartialChecksum(partial), true);
+    assert.deepEqual(partial, pkt);
+    const corrupt = Buffer.from(pkt); corrupt.writeUInt16BE(0x1234, p.l4! + 16);
+    assert.equal(completePartialChecksum(corrupt), false, 'a corrupt checksum is not "fixed"');
+  });
+
+  it('never throws on truncated frames', () => {
+    const pkt = frame({ proto: 'tcp', payload: 10 });
+    for (let n = 0; n <= pkt.length; n++) {
+      run(pkt.subarray(0, n), [{ type: 'set', field: 'ipv4_src', value: ipv4('1.1.1.1') }, { type: 'set', field: 'tcp_src', value: Buffer.from([0, 1]) },
+        { type: 'pop_vlan' }, { type: 'output', port: 1 }]);
+      completePartialChecksum(Buffer.from(pkt.subarray(0, n)));
+    }
+  });
+});
