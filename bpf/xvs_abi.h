@@ -87,7 +87,9 @@ struct xvs_flow_ref {
 enum xvs_action_type {
 	XVS_ACT_OUTPUT = 1,        /* port: datapath port number */
 	XVS_ACT_USERSPACE = 2,     /* send to the daemon (slow path); arg = userdata */
-	XVS_ACT_FLOOD = 3,         /* every port of the datapath but the ingress (DEVMAP broadcast) */
+	XVS_ACT_FLOOD = 3,         /* every port of the datapath but the ingress (DEVMAP broadcast);
+	                            * where the hook cannot (TC, XDP without XVS_CFG_F_BROADCAST)
+	                            * it is an XVS_UPCALL_ACTION upcall with userdata = arg */
 	XVS_ACT_SET_ETH_SRC = 4,   /* data[0..5] */
 	XVS_ACT_SET_ETH_DST = 5,   /* data[0..5] */
 	XVS_ACT_SET_IPV4_SRC = 6,  /* data[0..3], fixes IP + L4 checksums */
@@ -96,7 +98,7 @@ enum xvs_action_type {
 	XVS_ACT_SET_IPV4_TTL = 9,  /* data[0] */
 	XVS_ACT_SET_TP_SRC = 10,   /* data[0..1], TCP/UDP per key nw_proto, fixes L4 checksum */
 	XVS_ACT_SET_TP_DST = 11,   /* data[0..1] */
-	XVS_ACT_PUSH_VLAN = 12,    /* tpid (network order) + tci (network order, without 0x1000) */
+	XVS_ACT_PUSH_VLAN = 12,    /* tpid field (network order) + tci in arg (host order, without 0x1000) */
 	XVS_ACT_POP_VLAN = 13,
 };
 
@@ -139,7 +141,12 @@ struct xvs_dp_stats {
 };
 
 /* Upcall record: what the program writes to the perf event array, followed by
- * min(pkt_len, XVS_UPCALL_MAX_PKT) packet bytes (perf output appends them). */
+ * min(pkt_len, XVS_UPCALL_MAX_PKT) packet bytes (perf output appends them).
+ * The bytes are the whole frame (as received for a MISS, after the actions
+ * before it for an ACTION upcall): at TC a VLAN tag the kernel had moved into
+ * skb metadata is put back in front of the type (and counted in pkt_len); at
+ * XDP pkt_len is the (single-buffer) frame. The datapath drops the packet
+ * after an upcall. */
 enum xvs_upcall_cmd {
 	XVS_UPCALL_MISS = 1,       /* OVS_PACKET_CMD_MISS */
 	XVS_UPCALL_ACTION = 2,     /* OVS_PACKET_CMD_ACTION: a USERSPACE action */

@@ -1,0 +1,800 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
+/*
+ * xdp-vswitch fast path: one flow key extraction, EMC, megaflow tuple-space
+ * search and action execution, compiled for two hooks that share every map:
+ *
+ *   xvs_xdp  SEC("xdp")  native XDP on the port's device
+ *   xvs_tc   SEC("tc")   cls_bpf direct-action at ingress (veth peers, or where
+ *                        XDP cannot deliver)
+ *
+ * The hook-specific bits (ctx fields, verdicts, packet writes, redirects) are
+ * behind `hook`, a compile-time constant in every inlined function, so each
+ * program only carries its own side.
+ *
+ * Per packet: in_port from port_of_ifindex (unknown device: pass untouched),
+ * key extraction into per-CPU scratch, EMC, then subtables in mask_order; a
+ * hit runs the flow's actions, a miss sends a MISS upcall (key + packet) on
+ * the perf ring and drops the packet: userspace installs the megaflow and
+ * re-executes the packet itself.
+ *
+ * Limits: XDP redirects a frame once, so the first OUTPUT (or a broadcast
+ * FLOOD) ends the action list there; userspace only installs XDP flows that
+ * fit. A USERSPACE action, and FLOOD wherever the kernel cannot do it, hands
+ * the packet to userspace and ends the list.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "xvs_abi.h"
+#include "xvs_parse.h"
+#include "xvs_csum.h"
+
+/* Per-CPU working memory. The flow key lives here rather than on the stack:
+ * it is the upcall header's key in place (no copy for perf output), and the
+ * verifier does not track map contents, so every parse path reaches the
+ * lookup in the same state instead of one state per header combination. */
+struct xvs_scratch {
+	struct xvs_upcall up;          /* up.key: the packet's flow key */
+	struct xvs_flow_key masked;    /* key & mask of the subtable being probed */
+	struct xvs_layout lay;         /* header offsets for set-field actions */
+	__s32 last_out;                /* TC: index of the consuming OUTPUT */
+};
+
+/* ---- maps (names are the userspace contract) ------------------------------ */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XVS_EMC_ENTRIES);
+	__type(key, struct xvs_flow_key);
+	__type(value, struct xvs_flow_ref);
+} emc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVS_MAX_FLOWS);
+	__type(key, struct xvs_flow_key);      /* masked key, tuple_id = mask id */
+	__type(value, struct xvs_flow_ref);
+} megaflows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_MAX_MASKS);
+	__type(key, __u32);
+	__type(value, struct xvs_mask);
+} masks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct xvs_mask_order);
+} mask_order SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVS_MAX_MASKS);
+	__type(key, __u32);
+	__type(value, __u64);
+} mask_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, struct xvs_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XVS_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, struct xvs_flow_stats);
+} flow_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xvs_dp_stats);
+} dp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct xvs_port);
+} ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XVS_MAX_PORTS);
+	__type(key, __u32);                    /* ifindex */
+	__type(value, __u32);                  /* port_no */
+} port_of_ifindex SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, XVS_MAX_PORTS);
+	__type(key, __u32);                    /* port_no */
+	__type(value, __u32);                  /* ifindex */
+} tx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} upcalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xvs_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xvs_scratch);
+} scratch SEC(".maps");
+
+/* ---- hook-specific accessors (hook is a constant after inlining) ---------- */
+
+static __always_inline void *xvs_data(void *ctx, const int hook)
+{
+	if (hook == XVS_HOOK_XDP)
+		return (void *)(long)((struct xdp_md *)ctx)->data;
+	return (void *)(long)((struct __sk_buff *)ctx)->data;
+}
+
+static __always_inline void *xvs_data_end(void *ctx, const int hook)
+{
+	if (hook == XVS_HOOK_XDP)
+		return (void *)(long)((struct xdp_md *)ctx)->data_end;
+	return (void *)(long)((struct __sk_buff *)ctx)->data_end;
+}
+
+/* Frame length: at XDP the (single-buffer) frame, at TC the whole skb. */
+static __always_inline __u32 xvs_pkt_len(void *ctx, const int hook)
+{
+	if (hook == XVS_HOOK_XDP)
+		return xvs_data_end(ctx, hook) - xvs_data(ctx, hook);
+	return ((struct __sk_buff *)ctx)->len;
+}
+
+static __always_inline int xvs_pass(const int hook)
+{
+	return hook == XVS_HOOK_XDP ? XDP_PASS : TC_ACT_OK;
+}
+
+static __always_inline int xvs_drop(const int hook)
+{
+	return hook == XVS_HOOK_XDP ? XDP_DROP : TC_ACT_SHOT;
+}
+
+/* ---- flow key extraction --------------------------------------------------- */
+
+#define XVS_TC_PULL 256   /* bytes made linear at TC when headers straddle frags */
+
+static __always_inline int xvs_extract(void *ctx, const int hook, __u32 in_port, struct xvs_scratch *s)
+{
+	struct xvs_flow_key *key = &s->up.key;
+	int ret;
+
+	if (hook == XVS_HOOK_XDP) {
+		ret = xvs_flow_extract(xvs_data(ctx, hook), xvs_data_end(ctx, hook),
+				       xvs_pkt_len(ctx, hook), 0, 0, key, &s->lay);
+	} else {
+		struct __sk_buff *skb = ctx;
+		__be16 tpid = 0;
+		__u16 tci = 0;
+		__u32 linear;
+
+		/* the kernel has usually moved the outer tag into skb metadata */
+		if (skb->vlan_present) {
+			tpid = skb->vlan_proto;
+			tci = skb->vlan_tci;
+		}
+		ret = xvs_flow_extract(xvs_data(ctx, hook), xvs_data_end(ctx, hook),
+				       skb->len, tpid, tci, key, &s->lay);
+		/* Headers past the linear part are not truncation: pull them and
+		 * parse again (once; only such skbs pay for it). */
+		linear = xvs_data_end(ctx, hook) - xvs_data(ctx, hook);
+		if (ret == XVS_PARSE_TRUNC && skb->len > linear && linear < XVS_TC_PULL &&
+		    !bpf_skb_pull_data(skb, skb->len < XVS_TC_PULL ? skb->len : XVS_TC_PULL))
+			ret = xvs_flow_extract(xvs_data(ctx, hook), xvs_data_end(ctx, hook),
+					       skb->len, tpid, tci, key, &s->lay);
+	}
+	key->in_port = in_port;
+	return ret;
+}
+
+/* ---- lookup: EMC, then megaflow tuple-space search ------------------------- */
+
+/* The flow a ref names, if that slot still holds the same incarnation. */
+static __always_inline struct xvs_flow *xvs_flow_get(__u32 flow_id, __u32 gen)
+{
+	struct xvs_flow *flow = bpf_map_lookup_elem(&flows, &flow_id);
+
+	if (!flow || flow->gen != gen || !(flow->flags & XVS_FLOW_F_ALIVE))
+		return NULL;
+	return flow;
+}
+
+static __always_inline void xvs_emc_insert(struct xvs_flow_key *key, const struct xvs_flow_ref *ref,
+					   const struct xvs_config *cfg)
+{
+	__u32 inv = cfg->emc_insert_inv_prob;
+
+	/* OVS inserts with probability 1/N so that short flows do not thrash it */
+	if (inv > 1 && bpf_get_prandom_u32() % inv)
+		return;
+	bpf_map_update_elem(&emc, key, ref, BPF_ANY);
+}
+
+static __always_inline struct xvs_flow *
+xvs_lookup(struct xvs_scratch *s, const struct xvs_config *cfg, struct xvs_dp_stats *st, __u32 *flow_id)
+{
+	struct xvs_flow_key *key = &s->up.key;
+	struct xvs_mask_order *order;
+	struct xvs_flow_ref *ref;
+	struct xvs_flow *flow;
+	__u32 sel;
+
+	if (cfg->flags & XVS_CFG_F_EMC) {
+		ref = bpf_map_lookup_elem(&emc, key);
+		if (ref) {
+			__u32 id = ref->flow_id;
+
+			flow = xvs_flow_get(id, ref->gen);
+			if (flow) {
+				st->emc_hit++;
+				*flow_id = id;
+				return flow;
+			}
+		}
+	}
+
+	sel = cfg->mask_order_sel & 1;
+	order = bpf_map_lookup_elem(&mask_order, &sel);
+	if (!order)
+		return NULL;
+
+	/* Subtables in the order userspace ranked them; megaflows are disjoint,
+	 * so the first hit is the answer. */
+#pragma clang loop unroll(disable)
+	for (__u32 i = 0; i < XVS_MAX_MASKS; i++) {
+		const __u64 *k = (const __u64 *)key, *m;
+		__u64 *d = (__u64 *)&s->masked;
+		struct xvs_mask *mask;
+		__u32 mask_id, id;
+		__u64 *hits;
+
+		/* re-read, as n_actions: keeps the verifier at one state per iteration */
+		if (i >= *(volatile __u32 *)&order->n)
+			break;
+		mask_id = order->ids[i];
+		mask = bpf_map_lookup_elem(&masks, &mask_id);
+		if (!mask)
+			continue;
+		m = (const __u64 *)&mask->mask;
+#pragma unroll
+		for (int w = 0; w < XVS_KEY_WORDS; w++)
+			d[w] = k[w] & m[w];
+		s->masked.tuple_id = mask_id;
+
+		ref = bpf_map_lookup_elem(&megaflows, &s->masked);
+		if (!ref)
+			continue;
+		id = ref->flow_id;
+		flow = xvs_flow_get(id, ref->gen);
+		if (!flow)
+			continue;   /* stale entry being replaced: keep looking */
+
+		hits = bpf_map_lookup_elem(&mask_hits, &mask_id);
+		if (hits)
+			(*hits)++;
+		st->mf_hit++;
+		st->masks_probed += i + 1;
+		if (cfg->flags & XVS_CFG_F_EMC)
+			xvs_emc_insert(key, ref, cfg);
+		*flow_id = id;
+		return flow;
+	}
+	return NULL;
+}
+
+static __always_inline void xvs_flow_used(__u32 flow_id, __u32 len, __be16 tcp_flags)
+{
+	struct xvs_flow_stats *fs = bpf_map_lookup_elem(&flow_stats, &flow_id);
+
+	if (!fs)
+		return;
+	fs->packets++;
+	fs->bytes += len;
+	fs->used_ns = bpf_ktime_get_ns();
+	fs->tcp_flags |= bpf_ntohs(tcp_flags);
+}
+
+/* ---- upcall ----------------------------------------------------------------- */
+
+/*
+ * At TC the kernel usually keeps the outer VLAN tag in skb metadata. Put it
+ * back into the bytes so an upcall always carries the frame as it was on the
+ * wire (the packet is consumed after the upcall, the skb is not reused).
+ */
+static __always_inline void xvs_tc_restore_vlan(struct __sk_buff *skb)
+{
+	struct {
+		__u8   macs[2 * ETH_ALEN];
+		__be16 tpid;
+		__be16 tci;
+	} hdr;
+
+	if (!skb->vlan_present)
+		return;
+	if (bpf_skb_load_bytes(skb, 0, hdr.macs, sizeof(hdr.macs)))
+		return;
+	hdr.tpid = skb->vlan_proto;
+	hdr.tci = bpf_htons(skb->vlan_tci);
+	if (bpf_skb_change_head(skb, sizeof(struct xvs_vlan_hdr), 0))
+		return;
+	bpf_skb_store_bytes(skb, 0, &hdr, sizeof(hdr), 0);
+}
+
+/* Key + up to XVS_UPCALL_MAX_PKT packet bytes to the perf ring. */
+static __always_inline void xvs_upcall(void *ctx, const int hook, struct xvs_scratch *s, __u8 cmd,
+				       __u32 userdata, struct xvs_dp_stats *st)
+{
+	__u64 len, cap;
+
+	if (hook == XVS_HOOK_TC)
+		xvs_tc_restore_vlan(ctx);
+	len = xvs_pkt_len(ctx, hook);
+	cap = len < XVS_UPCALL_MAX_PKT ? len : XVS_UPCALL_MAX_PKT;
+
+	s->up.cmd = cmd;
+	s->up.hook = hook;
+	s->up.pad = 0;
+	s->up.pkt_len = len;
+	s->up.cap_len = cap;
+	s->up.userdata = userdata;
+	/* the helper appends cap bytes of the packet itself (ctx-based output) */
+	if (bpf_perf_event_output(ctx, &upcalls, BPF_F_CURRENT_CPU | (cap << 32), &s->up, sizeof(s->up)) < 0)
+		st->lost++;
+}
+
+/* ---- set-field and VLAN actions ------------------------------------------- */
+
+/* A VLAN push/pop moved everything after the MACs by delta bytes. */
+static __always_inline void xvs_layout_shift(struct xvs_layout *lay, int delta)
+{
+	if (lay->l3_off)
+		lay->l3_off += delta;
+	if (lay->l4_off)
+		lay->l4_off += delta;
+}
+
+/* The IPv4 header the key was extracted from, or NULL. */
+static __always_inline struct iphdr *xvs_ipv4(void *ctx, const int hook, struct xvs_scratch *s, __u32 *l3)
+{
+	void *data = xvs_data(ctx, hook);
+	struct iphdr *ip;
+
+	*l3 = s->lay.l3_off;
+	if (s->up.key.eth_type != bpf_htons(ETH_P_IP) || !*l3 || *l3 > XVS_MAX_HDR_OFF)
+		return NULL;
+	ip = data + *l3;
+	if ((void *)(ip + 1) > xvs_data_end(ctx, hook))
+		return NULL;
+	return ip;
+}
+
+/*
+ * The TCP/UDP header the key was extracted from, or NULL; *csum_off is
+ * where its checksum sits.
+ * The bounds check sits next to the pointer it guards so the compiler
+ * cannot fold it into something the verifier does not follow.
+ */
+static __always_inline void *xvs_l4(void *ctx, const int hook, struct xvs_scratch *s,
+				    __u32 *l4, __u32 *csum_off)
+{
+	__u32 off = s->lay.l4_off;
+	void *p;
+
+	if (!off || off > XVS_MAX_HDR_OFF)
+		return NULL;
+	p = xvs_data(ctx, hook) + off;
+	if (s->up.key.nw_proto == IPPROTO_TCP) {
+		if (p + 20 > xvs_data_end(ctx, hook))
+			return NULL;
+		*csum_off = 16;
+	} else if (s->up.key.nw_proto == IPPROTO_UDP) {
+		if (p + 8 > xvs_data_end(ctx, hook))
+			return NULL;
+		*csum_off = 6;
+	} else {
+		return NULL;
+	}
+	*l4 = off;
+	return p;
+}
+
+static __always_inline void xvs_set_eth(void *ctx, const int hook, __u32 off, const struct xvs_action *a)
+{
+	void *data = xvs_data(ctx, hook);
+
+	if (data + ETH_HLEN > xvs_data_end(ctx, hook))
+		return;
+	if (hook == XVS_HOOK_XDP)
+		xvs_copy_mac(data + off, a->data);
+	else
+		bpf_skb_store_bytes(ctx, off, a->data, ETH_ALEN, 0);
+}
+
+/* SET_IPV4_SRC/DST: IP checksum, and the TCP/UDP checksum over the pseudo-header. */
+static __always_inline void xvs_set_ipv4_addr(void *ctx, const int hook, struct xvs_scratch *s,
+					      __u32 field, const struct xvs_action *a)
+{
+	__be32 from, to = *(const __be32 *)a->data;
+	int udp = s->up.key.nw_proto == IPPROTO_UDP;
+	__u32 l3, l4 = 0, csum_off = 0;
+	struct iphdr *ip = xvs_ipv4(ctx, hook, s, &l3);
+	__sum16 *c;
+	void *p;
+
+	if (!ip)
+		return;
+	from = *(__be32 *)((void *)ip + field);
+
+	if (hook == XVS_HOOK_XDP) {
+		xvs_csum_replace4(&ip->check, from, to);
+		*(__be32 *)((void *)ip + field) = to;
+		p = xvs_l4(ctx, hook, s, &l4, &csum_off);
+		if (!p)
+			return;
+		c = p + csum_off;
+		if (udp && !*c)
+			return;   /* UDP checksum 0 = none, stays 0 */
+		xvs_csum_replace4(c, from, to);
+		if (udp && !*c)
+			*c = XVS_CSUM_MANGLED_0;
+	} else {
+		/* helpers keep CHECKSUM_PARTIAL / CHECKSUM_COMPLETE skbs right */
+		if (xvs_l4(ctx, hook, s, &l4, &csum_off))
+			bpf_l4_csum_replace(ctx, l4 + csum_off, from, to,
+					    BPF_F_PSEUDO_HDR | sizeof(to) | (udp ? BPF_F_MARK_MANGLED_0 : 0));
+		bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), from, to, sizeof(to));
+		bpf_skb_store_bytes(ctx, l3 + field, &to, sizeof(to), 0);
+	}
+}
+
+/* SET_IPV4_TOS/TTL: one byte of a checksummed 16-bit word. */
+static __always_inline void xvs_set_ipv4_byte(void *ctx, const int hook, struct xvs_scratch *s,
+					      __u32 field, const struct xvs_action *a)
+{
+	union {
+		__be16 w;
+		__u8   b[2];
+	} old, new;
+	__u32 l3;
+	struct iphdr *ip = xvs_ipv4(ctx, hook, s, &l3);
+
+	if (!ip)
+		return;
+	old.w = *(__be16 *)((void *)ip + (field & ~1));
+	new.w = old.w;
+	new.b[field & 1] = a->data[0];
+
+	if (hook == XVS_HOOK_XDP) {
+		xvs_csum_replace2(&ip->check, old.w, new.w);
+		*(__be16 *)((void *)ip + (field & ~1)) = new.w;
+	} else {
+		bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), old.w, new.w, sizeof(new.w));
+		bpf_skb_store_bytes(ctx, l3 + (field & ~1), &new.w, sizeof(new.w), 0);
+	}
+}
+
+/* SET_TP_SRC/DST on TCP or UDP (IPv4 or IPv6): ports are not in the pseudo-header. */
+static __always_inline void xvs_set_tp(void *ctx, const int hook, struct xvs_scratch *s,
+				       __u32 field, const struct xvs_action *a)
+{
+	__be16 from, to = *(const __be16 *)a->data;
+	int udp = s->up.key.nw_proto == IPPROTO_UDP;
+	__u32 l4 = 0, csum_off = 0;
+	void *p = xvs_l4(ctx, hook, s, &l4, &csum_off);
+
+	if (!p)
+		return;
+	from = *(__be16 *)(p + field);
+
+	if (hook == XVS_HOOK_XDP) {
+		__sum16 *c = p + csum_off;
+
+		*(__be16 *)(p + field) = to;
+		if (udp && !*c)
+			return;
+		xvs_csum_replace2(c, from, to);
+		if (udp && !*c)
+			*c = XVS_CSUM_MANGLED_0;
+	} else {
+		bpf_l4_csum_replace(ctx, l4 + csum_off, from, to,
+				    sizeof(to) | (udp ? BPF_F_MARK_MANGLED_0 : 0));
+		bpf_skb_store_bytes(ctx, l4 + field, &to, sizeof(to), 0);
+	}
+}
+
+static __always_inline void xvs_push_vlan(void *ctx, const int hook, struct xvs_scratch *s,
+					  const struct xvs_action *a)
+{
+	__u16 tci = a->arg & ~XVS_VLAN_PRESENT;
+
+	if (hook == XVS_HOOK_XDP) {
+		__u16 *d;
+
+		if (xvs_data(ctx, hook) + ETH_HLEN > xvs_data_end(ctx, hook))
+			return;
+		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct xvs_vlan_hdr)))
+			return;
+		d = xvs_data(ctx, hook);
+		if ((void *)(d + 9) > xvs_data_end(ctx, hook))
+			return;
+		/* MACs 4 bytes to the front, then the tag before the old type */
+#pragma unroll
+		for (int i = 0; i < 6; i++)
+			d[i] = d[i + 2];
+		d[6] = a->tpid;
+		d[7] = bpf_htons(tci);
+		xvs_layout_shift(&s->lay, sizeof(struct xvs_vlan_hdr));
+	} else {
+		struct __sk_buff *skb = ctx;
+		__u32 len = skb->len;
+
+		/* pushes an accelerated tag; an existing one moves into the bytes */
+		bpf_skb_vlan_push(skb, a->tpid, tci);
+		xvs_layout_shift(&s->lay, (int)(skb->len - len));
+	}
+}
+
+static __always_inline void xvs_pop_vlan(void *ctx, const int hook, struct xvs_scratch *s)
+{
+	if (hook == XVS_HOOK_XDP) {
+		__u16 *d = xvs_data(ctx, hook);
+
+		if ((void *)(d + 9) > xvs_data_end(ctx, hook))
+			return;
+		if (d[6] != bpf_htons(ETH_P_8021Q) && d[6] != bpf_htons(XVS_ETH_P_8021AD))
+			return;
+		/* MACs 4 bytes back over the tag (backwards: the ranges overlap) */
+#pragma unroll
+		for (int i = 5; i >= 0; i--)
+			d[i + 2] = d[i];
+		if (bpf_xdp_adjust_head(ctx, sizeof(struct xvs_vlan_hdr)))
+			return;
+		xvs_layout_shift(&s->lay, -(int)sizeof(struct xvs_vlan_hdr));
+	} else {
+		struct __sk_buff *skb = ctx;
+		__u32 len = skb->len;
+
+		/* clears the accelerated tag, or pops one from the bytes */
+		bpf_skb_vlan_pop(skb);
+		xvs_layout_shift(&s->lay, (int)(skb->len - len));
+	}
+}
+
+/* ---- action execution ------------------------------------------------------ */
+
+#define XVS_ACT_NEXT (-2)   /* the action is done, go on with the next one */
+
+static __always_inline int xvs_xdp_redirected(long ret, struct xvs_dp_stats *st)
+{
+	if (ret == XDP_REDIRECT)
+		return XDP_REDIRECT;
+	st->tx_errors++;   /* no such port in tx_ports (or no broadcast support) */
+	return XDP_DROP;
+}
+
+/*
+ * n_actions, read afresh at every use: a count the verifier has narrowed
+ * differently on different paths (each loop exit pins it down) would make it
+ * walk the action loop once per narrowing.
+ */
+static __always_inline __u32 xvs_n_actions(const struct xvs_flow *flow)
+{
+	return *(volatile const __u16 *)&flow->n_actions;
+}
+
+/*
+ * TC: index of the OUTPUT that may consume the skb (bpf_redirect); the
+ * others send clones. A USERSPACE or FLOOD action (an upcall, which ends the
+ * list at TC) consumes it instead, so every OUTPUT before it clones.
+ */
+static __always_inline int xvs_tc_last_output(const struct xvs_flow *flow)
+{
+	int last = -1;
+
+	for (__u32 i = 0; i < XVS_MAX_ACTIONS; i++) {
+		__u8 t;
+
+		if (i >= xvs_n_actions(flow))
+			break;
+		t = flow->actions[i].type;
+		if (t == XVS_ACT_OUTPUT)
+			last = i;
+		else if (t == XVS_ACT_USERSPACE || t == XVS_ACT_FLOOD)
+			return -1;
+	}
+	return last;
+}
+
+/* Runs action i of the flow: XVS_ACT_NEXT, or the verdict that ends the list. */
+static __always_inline int xvs_action(void *ctx, const int hook, struct xvs_scratch *s,
+				      const struct xvs_action *a, __u32 i, struct xvs_dp_stats *st)
+{
+	switch (a->type) {
+	case XVS_ACT_OUTPUT: {
+		__u32 port = a->arg;
+		int last = (int)i == s->last_out;
+		struct xvs_port *p;
+
+		if (hook == XVS_HOOK_XDP)
+			return xvs_xdp_redirected(bpf_redirect_map(&tx_ports, port, 0), st);
+		p = bpf_map_lookup_elem(&ports, &port);
+		if (!p || !p->ifindex) {
+			st->tx_errors++;
+			return last ? TC_ACT_SHOT : XVS_ACT_NEXT;
+		}
+		if (last)
+			return bpf_redirect(p->ifindex, 0);
+		if (bpf_clone_redirect(ctx, p->ifindex, 0))
+			st->tx_errors++;
+		return XVS_ACT_NEXT;
+	}
+	case XVS_ACT_FLOOD:
+		if (hook == XVS_HOOK_XDP) {
+			__u32 zero = 0;
+			struct xvs_config *cfg = bpf_map_lookup_elem(&config, &zero);
+
+			if (cfg && (cfg->flags & XVS_CFG_F_BROADCAST))
+				return xvs_xdp_redirected(bpf_redirect_map(&tx_ports, 0,
+							  BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS), st);
+		}
+		/* no broadcast here: userspace floods (userdata = the action's arg) */
+		st->slow_path++;
+		xvs_upcall(ctx, hook, s, XVS_UPCALL_ACTION, a->arg, st);
+		return xvs_drop(hook);
+	case XVS_ACT_USERSPACE:
+		st->slow_path++;
+		xvs_upcall(ctx, hook, s, XVS_UPCALL_ACTION, a->arg, st);
+		return xvs_drop(hook);
+	case XVS_ACT_SET_ETH_SRC:
+		xvs_set_eth(ctx, hook, offsetof(struct ethhdr, h_source), a);
+		break;
+	case XVS_ACT_SET_ETH_DST:
+		xvs_set_eth(ctx, hook, offsetof(struct ethhdr, h_dest), a);
+		break;
+	case XVS_ACT_SET_IPV4_SRC:
+		xvs_set_ipv4_addr(ctx, hook, s, offsetof(struct iphdr, saddr), a);
+		break;
+	case XVS_ACT_SET_IPV4_DST:
+		xvs_set_ipv4_addr(ctx, hook, s, offsetof(struct iphdr, daddr), a);
+		break;
+	case XVS_ACT_SET_IPV4_TOS:
+		xvs_set_ipv4_byte(ctx, hook, s, offsetof(struct iphdr, tos), a);
+		break;
+	case XVS_ACT_SET_IPV4_TTL:
+		xvs_set_ipv4_byte(ctx, hook, s, offsetof(struct iphdr, ttl), a);
+		break;
+	case XVS_ACT_SET_TP_SRC:
+		xvs_set_tp(ctx, hook, s, 0, a);
+		break;
+	case XVS_ACT_SET_TP_DST:
+		xvs_set_tp(ctx, hook, s, 2, a);
+		break;
+	case XVS_ACT_PUSH_VLAN:
+		xvs_push_vlan(ctx, hook, s, a);
+		break;
+	case XVS_ACT_POP_VLAN:
+		xvs_pop_vlan(ctx, hook, s);
+		break;
+	default:
+		break;   /* unknown action: ignored */
+	}
+	return XVS_ACT_NEXT;
+}
+
+/*
+ * One action per BPF-to-BPF call: whatever an action leaves in registers and
+ * on its stack is gone when it returns, so the verifier sees the action loop
+ * in one state per iteration instead of one per combination of actions.
+ */
+static __noinline int xvs_action_xdp(struct xdp_md *ctx, struct xvs_scratch *s,
+				     const struct xvs_action *a, __u32 i, struct xvs_dp_stats *st)
+{
+	return xvs_action(ctx, XVS_HOOK_XDP, s, a, i, st);
+}
+
+static __noinline int xvs_action_tc(struct __sk_buff *skb, struct xvs_scratch *s,
+				    const struct xvs_action *a, __u32 i, struct xvs_dp_stats *st)
+{
+	return xvs_action(skb, XVS_HOOK_TC, s, a, i, st);
+}
+
+static __always_inline int xvs_execute(void *ctx, const int hook, struct xvs_scratch *s,
+				       const struct xvs_flow *flow, struct xvs_dp_stats *st)
+{
+	/* Kept in map memory: as a known constant it would make the verifier
+	 * walk the action loop once per possible value. */
+	s->last_out = hook == XVS_HOOK_TC ? xvs_tc_last_output(flow) : -1;
+
+	for (__u32 i = 0; i < XVS_MAX_ACTIONS; i++) {
+		int ret;
+
+		if (i >= xvs_n_actions(flow))
+			break;
+		if (hook == XVS_HOOK_XDP)
+			ret = xvs_action_xdp(ctx, s, &flow->actions[i], i, st);
+		else
+			ret = xvs_action_tc(ctx, s, &flow->actions[i], i, st);
+		if (ret != XVS_ACT_NEXT)
+			return ret;
+	}
+	return xvs_drop(hook);   /* no (consuming) output: drop */
+}
+
+/* ---- the datapath ------------------------------------------------------------ */
+
+static __always_inline int xvs_datapath(void *ctx, const int hook)
+{
+	__u32 zero = 0, ifindex, flow_id = 0;
+	struct xvs_scratch *s;
+	struct xvs_config *cfg;
+	struct xvs_dp_stats *st;
+	struct xvs_flow *flow;
+	__u32 *port;
+
+	if (hook == XVS_HOOK_XDP)
+		ifindex = ((struct xdp_md *)ctx)->ingress_ifindex;
+	else
+		ifindex = ((struct __sk_buff *)ctx)->ifindex;
+	port = bpf_map_lookup_elem(&port_of_ifindex, &ifindex);
+	if (!port)
+		return xvs_pass(hook);   /* not one of ours */
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	st = bpf_map_lookup_elem(&dp_stats, &zero);
+	if (!s || !cfg || !st)
+		return xvs_pass(hook);
+
+	if (xvs_extract(ctx, hook, *port, s) != XVS_PARSE_OK)
+		st->parse_truncated++;
+
+	flow = xvs_lookup(s, cfg, st, &flow_id);
+	if (!flow) {
+		st->missed++;
+		xvs_upcall(ctx, hook, s, XVS_UPCALL_MISS, 0, st);
+		return xvs_drop(hook);   /* userspace re-executes it */
+	}
+	xvs_flow_used(flow_id, xvs_pkt_len(ctx, hook), s->up.key.tcp_flags);
+	return xvs_execute(ctx, hook, s, flow, st);
+}
+
+SEC("xdp")
+int xvs_xdp(struct xdp_md *ctx)
+{
+	return xvs_datapath(ctx, XVS_HOOK_XDP);
+}
+
+SEC("tc")
+int xvs_tc(struct __sk_buff *skb)
+{
+	return xvs_datapath(skb, XVS_HOOK_TC);
+}
+
+char LICENSE[] SEC("license") = "GPL";
