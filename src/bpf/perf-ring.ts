@@ -158,14 +158,13 @@ export class PerfRing extends EventEmitter {
       const pb = fn.perf_buffer__new_raw(this.map.fd, this.pageCount, attr, this.cb, null, null) as Ptr | null;
       this.pb = checkPtr(pb, 'perf_buffer__new_raw', `map ${this.map.name}, ${this.pageCount} pages`, true);
       this.mapRings();
+      const epfd = check(fn.perf_buffer__epoll_fd(this.pb) as number, 'perf_buffer__epoll_fd');
+      // koffi calls back with (status, events); readiness is all we need.
+      this.pollHandle = koffi.node.poll(epfd, { readable: true }, () => this.turn());
     } catch (e) {
       this.release();
       throw e;
     }
-
-    const epfd = check(fn.perf_buffer__epoll_fd(this.pb) as number, 'perf_buffer__epoll_fd');
-    // koffi calls back with (status, events); readiness is all we need.
-    this.pollHandle = koffi.node.poll(epfd, { readable: true }, () => this.turn());
     if (this.flushMs > 0) {
       this.timer = setInterval(() => this.turn(), this.flushMs);
       this.timer.unref(); // the poll handle keeps the loop alive while started
