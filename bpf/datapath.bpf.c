@@ -3,9 +3,9 @@
  * xdp-vswitch fast path: one flow key extraction, EMC, megaflow tuple-space
  * search and action execution, compiled for two hooks that share every map:
  *
- *   xvs_xdp  SEC("xdp")  native XDP on the port's device
- *   xvs_tc   SEC("tc")   cls_bpf direct-action at ingress (veth peers, or where
- *                        XDP cannot deliver)
+ *   xvs_xdp  SEC("xdp")  XDP on the port's device
+ *   xvs_tc   SEC("tc")   cls_bpf direct-action at ingress (veth ports: XDP there
+ *                        costs the peer TSO and loses CHECKSUM_PARTIAL)
  *
  * The hook-specific bits (ctx fields, verdicts, packet writes, redirects) are
  * behind `hook`, a compile-time constant in every inlined function, so each
@@ -21,6 +21,11 @@
  * FLOOD) ends the action list there; userspace only installs XDP flows that
  * fit. A USERSPACE action, and FLOOD wherever the kernel cannot do it, hands
  * the packet to userspace and ends the list.
+ *
+ * Verifier: all XVS_MAX_MASKS subtables are probed by one bounded loop (no
+ * bpf_loop, no tail call; loads on 5.10). Values whose exact value would
+ * split the verifier's states (header offsets, action counts, the consuming
+ * OUTPUT) go through map memory, and each action is one BPF-to-BPF call.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -275,7 +280,7 @@ xvs_lookup(struct xvs_scratch *s, const struct xvs_config *cfg, struct xvs_dp_st
 		__u32 mask_id, id;
 		__u64 *hits;
 
-		/* re-read, as n_actions: keeps the verifier at one state per iteration */
+		/* read afresh each time, like n_actions (see xvs_n_actions) */
 		if (i >= *(volatile __u32 *)&order->n)
 			break;
 		mask_id = order->ids[i];

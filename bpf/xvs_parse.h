@@ -15,6 +15,11 @@
  * is keyed as eth_type 0x88a8 with nothing above L2 (the key has no TPID
  * field, so an S-tag must not look like a C-tag). An inner tag under an
  * 802.1Q tag shows up as eth_type 0x8100, again with nothing above L2.
+ *
+ * Not extracted (the key has no fields for them): MPLS labels, IGMP, and the
+ * ND target/SLL/TLL of ICMPv6 neighbour discovery. An IPv6 extension header
+ * chain longer than XVS_IPV6_MAX_EXT, or whose end lies past XVS_MAX_HDR_OFF,
+ * ends the walk as an unknown header would (nw_proto = that header).
  */
 #ifndef XVS_PARSE_H
 #define XVS_PARSE_H
