@@ -21,9 +21,12 @@ import {
   sumFlowStats, sumDpStats, sumU64, decodeUpcall, LAYOUT,
 } from './xvs-abi';
 import { bpfObjectPath } from '../lib/paths';
+import { execFile } from 'child_process';
+import { promisify } from 'util';
 import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('dpif_xdp');
+const execFileAsync = promisify(execFile);
 const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
 
 interface FlowRec {
@@ -40,7 +43,7 @@ interface FlowRec {
 
 interface MaskSlot { mask: FlowKey; refs: number; freedAt: number }
 
-interface PortState extends DpifPort { peerIndex?: number; peerNetnsId?: number }
+interface PortState extends DpifPort { peerIndex?: number; peerNetnsId?: number; peerName?: string; peerTxOff?: boolean }
 
 export interface DpifXdpOptions {
   emcInsertInvProb?: number;     // 1 = insert every megaflow hit into the EMC
@@ -171,6 +174,7 @@ export class DpifXdp extends Dpif {
     }
     const p: PortState = { portNo, name, ifindex: link.index, hook: h, peerIndex: link.peerIndex, peerNetnsId: link.peerNetnsId };
     this.portMap.set(portNo, p);
+    if (h !== 'tc' && link.kind === 'veth') await this.peerTxChecksum(p, false);
     log.info(`added port ${name} as ${this.name} port ${portNo} (${h}, ifindex ${link.index})`);
     await this.arrangePeers();
     return p;
@@ -185,6 +189,7 @@ export class DpifXdp extends Dpif {
     this.maps.port_of_ifindex.delete(u32(p.ifindex));
     this.maps.tx_ports.delete(u32(portNo));
     await this.unarrangePeer(p);
+    if (p.peerTxOff) await this.peerTxChecksum(p, true);
     await this.arrangePeers();
     log.info(`removed port ${p.name} (port ${portNo}) from ${this.name}`);
   }
@@ -221,6 +226,29 @@ export class DpifXdp extends Dpif {
       } catch (e) {
         log.warn(`${p.name}: could not prepare veth peer for XDP frames: ${(e as Error).message}`);
       }
+    }
+  }
+
+  /**
+   * A veth peer's CHECKSUM_PARTIAL skbs lose their checksum state when turned
+   * into XDP frames (research/limits.md: TCP/UDP then arrive with bad
+   * checksums). A veth on the XDP hook therefore needs TX checksum offload off
+   * on its peer; the TC hook (the default for veth) needs nothing.
+   */
+  private async peerTxChecksum(p: PortState, on: boolean): Promise<void> {
+    if (p.peerIndex === undefined) return;
+    try {
+      const peer = await this.rtnl.getLink(p.peerIndex, { netnsId: p.peerNetnsId });
+      if (!peer) return;
+      const ns = p.peerNetnsId !== undefined ? await this.rtnl.netnsPath(p.peerNetnsId) : undefined;
+      const cmd = ['ethtool', '-K', peer.name, 'tx', on ? 'on' : 'off'];
+      const [file, ...argv] = ns ? ['nsenter', `--net=${ns}`, ...cmd] : cmd;
+      await execFileAsync(file, argv, { timeout: 10000 });
+      p.peerTxOff = !on;
+      p.peerName = peer.name;
+      log.info(`${p.name}: TX checksum offload ${on ? 'restored' : 'turned off'} on veth peer ${peer.name} (XDP on veth cannot carry partial checksums)`);
+    } catch (e) {
+      log.warn(`${p.name}: could not set TX checksum offload ${on ? 'on' : 'off'} on the veth peer: ${(e as Error).message}`);
     }
   }
 
@@ -358,7 +386,11 @@ export class DpifXdp extends Dpif {
   private refMask(mask: FlowKey): number {
     const hex = mask.hex();
     const have = this.maskByHex.get(hex);
-    if (have !== undefined) { this.maskSlots[have]!.refs++; return have; }
+    if (have !== undefined) {
+      // A subtable whose last flow went away left the probe order: bring it back.
+      if (this.maskSlots[have]!.refs++ === 0) { this.maskOrder.push(have); this.publishOrder(); }
+      return have;
+    }
     // Reuse a freed id only after a grace period: a reader may still be probing it.
     const now = Date.now();
     let id = -1;
@@ -416,6 +448,9 @@ export class DpifXdp extends Dpif {
     this.maskOrder = sorted;
     this.publishOrder();
   }
+
+  /** The fast-path program's fd, for BPF_PROG_RUN in tests and benchmarks. */
+  programFd(hook: 'xdp' | 'tc'): number { return this.obj.program(hook === 'xdp' ? 'xvs_xdp' : 'xvs_tc').fd; }
 
   /** Subtable ids in probe order (for tests and dpctl). */
   probeOrder(): number[] { return [...this.maskOrder]; }
@@ -563,6 +598,7 @@ export class DpifXdp extends Dpif {
     for (const p of [...this.portMap.values()]) {
       this.detachHook(p);
       await this.unarrangePeer(p);
+      if (p.peerTxOff) await this.peerTxChecksum(p, true);
     }
     this.portMap.clear();
     this.sock.close();

@@ -91,8 +91,7 @@ export function formatFlowMatch(k: FlowKey, m: FlowKey, portName?: (p: number) =
     parts.push('eth_type(0x8100)', `vlan(${[vid, pcp].filter(Boolean).join(',')})`,
       `encap(${tail.filter(Boolean).join(',')})`);
   } else {
-    if (m.vlanTci & VLAN_PRESENT) parts.push('vlan(0)'); // matched "no tag" is implicit in OVS's eth_type
-    parts.push(...tail);
+    parts.push(...tail);   // "untagged" is implied by eth_type without vlan(), as in OVS
   }
   return parts.filter(Boolean).join(',');
 }
