@@ -46,7 +46,7 @@ function measure(name: string, fd: number, pkt: Buffer, ifindex: number, expect:
 
 /** Masks that differ (tp_src prefix x nw_tos) but all match in_port and eth_type. */
 function maskN(i: number): FlowKey {
-  const m = new FlowKey().exact('in_port').exact('eth_type').exact('eth_dst').setField('nw_frag', FRAG_ANY | FRAG_LATER);
+  const m = new FlowKey().exact('in_port').exact('eth_type').exact('eth_dst').exact('nw_proto').setField('nw_frag', FRAG_ANY | FRAG_LATER);
   m.setField('tp_src', (0xffff << (i % 16)) & 0xffff);
   if (i >= 16) m.setField('nw_tos', 0xff);
   if (i >= 32) m.setField('nw_ttl', 0xff);
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       return d;
     };
     const key = new FlowKey(); key.inPort = 1;
-    key.setField('eth_dst', pkt.subarray(0, 6)).setField('eth_type', 0x0800).setField('tp_src', 1024);
+    key.setField('eth_dst', pkt.subarray(0, 6)).setField('eth_type', 0x0800).setField('nw_proto', 17).setField('tp_src', 1024);
     const put = (d: DpifXdp, m: FlowKey, match: boolean): void => {
       const kk = key.clone(); if (!match) kk.inPort = 99;
       d.flowPut({ key: kk.and(m), mask: m, actions: [{ type: 'output', port: 2 }] });

@@ -22,11 +22,14 @@ import {
 } from './xvs-abi';
 import { bpfObjectPath } from '../lib/paths';
 import { execFile } from 'child_process';
+import { createHash } from 'crypto';
 import { promisify } from 'util';
 import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('dpif_xdp');
 const execFileAsync = promisify(execFile);
+const MASK_GRACE_MS = 10;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
 
 interface FlowRec {
@@ -69,7 +72,7 @@ export class DpifXdp extends Dpif {
   private readonly flowsByUfid = new Map<string, FlowRec>();
   private readonly flowsById = new Map<number, FlowRec>();
   private readonly flowsByMaskedKey = new Map<string, FlowRec>();
-  private readonly maskSlots: (MaskSlot | undefined)[] = new Array(MAX_MASKS);
+  private readonly maskSlots: (MaskSlot | undefined)[] = new Array(MAX_MASKS).fill(undefined);
   private readonly maskByHex = new Map<string, number>();
   private maskOrder: number[] = [];
   private orderSel = 0;
@@ -297,7 +300,8 @@ export class DpifXdp extends Dpif {
     mask.setField('tuple_id', 0);
     mask.exact('in_port');           // megaflows always match the ingress port
     const key = m.key.and(mask);
-    const ufid = m.ufid ?? key.buf.subarray(0, 16);
+    // Without a UFID, name the flow by its match, as OVS hashes the key.
+    const ufid = m.ufid ?? createHash('sha256').update(mask.buf).update(key.buf).digest().subarray(0, 16);
     const old = this.flowsByUfid.get(ufid.toString('hex')) ?? this.flowsByMaskedKey.get(mask.hex() + key.hex());
     if (old && m.cmd === FlowCmd.NEW && !old.mask.equals(mask)) throw new Error('flow exists with another mask');
     const flowId = this.allocId();
@@ -391,15 +395,20 @@ export class DpifXdp extends Dpif {
       if (this.maskSlots[have]!.refs++ === 0) { this.maskOrder.push(have); this.publishOrder(); }
       return have;
     }
-    // Reuse a freed id only after a grace period: a reader may still be probing it.
-    const now = Date.now();
-    let id = -1;
-    for (let i = 0; i < MAX_MASKS; i++) {
-      const s = this.maskSlots[i];
-      if (!s) { id = i; break; }
-      if (s.refs === 0 && now - s.freedAt > 1000 && id < 0) id = i;
+    // Reuse a freed id only after a grace period: a packet that read the old
+    // probe order may still be probing it (for microseconds).
+    let id = this.maskSlots.findIndex((s) => s === undefined);
+    if (id < 0) {
+      let oldest = -1;
+      for (let i = 0; i < MAX_MASKS; i++) {
+        const s = this.maskSlots[i]!;
+        if (s.refs === 0 && (oldest < 0 || s.freedAt < this.maskSlots[oldest]!.freedAt)) oldest = i;
+      }
+      if (oldest < 0) throw new Error(`datapath has no free subtable (all ${MAX_MASKS} masks in use)`);
+      const wait = MASK_GRACE_MS - (Date.now() - this.maskSlots[oldest]!.freedAt);
+      if (wait > 0) Atomics.wait(SLEEPER, 0, 0, wait);
+      id = oldest;
     }
-    if (id < 0) throw new Error(`datapath has no free subtable (all ${MAX_MASKS} masks in use)`);
     const old = this.maskSlots[id];
     if (old) this.maskByHex.delete(old.mask.hex());
     this.maskSlots[id] = { mask: mask.clone(), refs: 1, freedAt: 0 };

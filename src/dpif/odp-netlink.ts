@@ -114,6 +114,7 @@ const fragIn = (v: number, isMask: boolean): number => (isMask ? (v ? FRAG_ANY |
 export function encodeKey(k: FlowKey, shape?: FlowKey): Bytes {
   const isMask = shape !== undefined;
   const s = shape ?? k;
+  if (isMask) checkMaskPrerequisites(k, s);
   const out: Bytes[] = [];
   out.push(attr(KeyAttr.IN_PORT, u32(k.inPort)));
   out.push(attr(KeyAttr.ETHERNET, Buffer.concat([k.ethSrc, k.ethDst])));
@@ -158,6 +159,26 @@ export function encodeKey(k: FlowKey, shape?: FlowKey): Bytes {
   }
   if (vlan) out.push(attr(KeyAttr.ENCAP, cat(inner), true));
   return cat(out);
+}
+
+const L4_FIELDS = ['tp_src', 'tp_dst', 'tcp_flags'] as const;
+const L3_FIELDS = ['nw_src', 'nw_dst', 'nw_proto', 'nw_tos', 'nw_ttl', 'nw_frag', 'ipv6_label', 'arp_sha', 'arp_tha'] as const;
+
+/**
+ * OVS key attributes can carry mask bits only for the headers the key has:
+ * L4 bits need an IP key with a known L4 protocol, L3 bits a known eth_type.
+ * A mask breaking that would silently widen the megaflow, so refuse it
+ * (translation adds these prerequisites, as OVS's match prerequisites do).
+ */
+function checkMaskPrerequisites(m: FlowKey, key: FlowKey): void {
+  const ip = key.ethType === ETH_TYPE_IP || key.ethType === ETH_TYPE_IPV6;
+  const l4 = ip && !(key.nwFrag & FRAG_LATER) && [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6].includes(key.nwProto);
+  if (L4_FIELDS.some((f) => !m.isZero(f)) && !(l4 && m.nwProto === 0xff && m.ethType === 0xffff)) {
+    throw new RangeError('mask matches L4 fields without an exact IP eth_type and L4 nw_proto (prerequisites not met)');
+  }
+  if (L3_FIELDS.some((f) => !m.isZero(f)) && !((ip || key.ethType === ETH_TYPE_ARP) && m.ethType === 0xffff)) {
+    throw new RangeError('mask matches L3 fields without an exact IPv4/IPv6/ARP eth_type (prerequisites not met)');
+  }
 }
 
 /** Decodes OVS key attributes into a FlowKey (a mask when isMask). */

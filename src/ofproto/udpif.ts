@@ -58,7 +58,7 @@ export class Udpif {
       const mask = x.wc;
       const ufid = randomBytes(16);
       try {
-        this.dpif.flowPut({ ufid, key: key.and(mask), mask, actions: x.actions });
+        this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
         this.flows.set(ufid.toString('hex'), { ufid, key: key.and(mask), mask });
         this.counters.installed++;
       } catch (e) {

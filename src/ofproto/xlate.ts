@@ -34,6 +34,7 @@ export function xlate(ctx: XlateContext, key: FlowKey, learn = true): XlateResul
   const rule = ctx.table.lookup(key, wc);
   if (!rule) {
     trace.push('No match: drop (OpenFlow 1.3 table miss)');
+    addPrerequisites(wc);
     return { actions, wc, trace };
   }
   trace.push(`priority ${rule.priority}`);
@@ -56,7 +57,20 @@ export function xlate(ctx: XlateContext, key: FlowKey, learn = true): XlateResul
     }
   }
   if (!actions.length) trace.push('drop');
+  addPrerequisites(wc);
   return { actions, wc, rule, trace };
+}
+
+/**
+ * A field only means something under its headers: consulting L4 fields
+ * consulted nw_proto and eth_type too, and L3 fields eth_type (OVS's match
+ * prerequisites). Narrowing the megaflow this way is always safe.
+ */
+function addPrerequisites(wc: FlowKey): void {
+  if (!wc.isZero('tp_src') || !wc.isZero('tp_dst') || !wc.isZero('tcp_flags')) wc.exact('nw_proto');
+  for (const f of ['nw_src', 'nw_dst', 'nw_proto', 'nw_tos', 'nw_ttl', 'ipv6_label', 'arp_sha', 'arp_tha'] as const) {
+    if (!wc.isZero(f)) { wc.exact('eth_type'); return; }
+  }
 }
 
 /** The NORMAL action: L2 learning switch. */

@@ -40,10 +40,22 @@ describe('OVS datapath netlink codec', () => {
 
   it('masks round-trip, including partial masks and the frag byte', () => {
     const k = KEYS.tcp4;
-    const m = new FlowKey().exact('in_port').exact('eth_type').setField('nw_frag', FRAG_ANY | FRAG_LATER)
+    const m = new FlowKey().exact('in_port').exact('eth_type').exact('nw_proto').setField('nw_frag', FRAG_ANY | FRAG_LATER)
       .setField('nw_src', pad16(ipv4('255.255.255.0'))).setField('tp_dst', 0xf800);
     const back = decodeKey(Buffer.concat(encodeKey(m, k)), true);
     assert.equal(back.hex(), m.clone().setField('vlan_tci', 0xffff).hex());
+  });
+
+  it('refuses a mask whose L4/L3 bits lack their prerequisites instead of silently widening it', () => {
+    const k = KEYS.tcp4;
+    const l4NoProto = new FlowKey().exact('in_port').exact('eth_type').exact('tp_dst');
+    assert.throws(() => encodeKey(l4NoProto, k), /prerequisites/);
+    const l3NoType = new FlowKey().exact('in_port').exact('nw_ttl');
+    assert.throws(() => encodeKey(l3NoType, k), /prerequisites/);
+    const l4OnArp = new FlowKey().exact('in_port').exact('eth_type').exact('nw_proto').exact('tp_dst');
+    assert.throws(() => encodeKey(l4OnArp, KEYS.arp), /prerequisites/);
+    const ok = new FlowKey().exact('in_port').exact('eth_type').exact('nw_proto').exact('tp_dst');
+    assert.equal(decodeKey(Buffer.concat(encodeKey(ok, k)), true).field('tp_dst'), 0xffff);
   });
 
   it('actions round-trip (output, set_masked fields, vlan, userspace)', () => {

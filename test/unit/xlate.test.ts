@@ -62,6 +62,15 @@ describe('xlate', () => {
     assert.deepEqual(xlate({ table: t, macs: c.macs, ports: () => [1, 2] }, pkt(1, A, B)).actions, []);
   });
 
+  it('adds match prerequisites: consulting L4 un-wildcards nw_proto and eth_type', () => {
+    const t = new Classifier();
+    // a rule that (wrongly) matches tp_dst alone still yields a representable megaflow
+    t.insert({ priority: 9, match: new FlowKey().setField('tp_dst', 9), mask: new FlowKey().exact('tp_dst'), actions: [], cookie: 0n });
+    const x = xlate({ table: t, macs: c.macs, ports: () => [1, 2] }, pkt(1, A, B));
+    assert.equal(x.wc.field('nw_proto'), 0xff);
+    assert.equal(x.wc.field('eth_type'), 0xffff);
+  });
+
   it('megaflow invariant: any packet inside a megaflow gets the same actions (randomised)', () => {
     // Overlapping random rules, then for each random packet, another packet that
     // agrees on the wildcards must translate identically.
