@@ -3,10 +3,7 @@
  * dpif operation takes. dpif-xdp decodes them onto BPF maps; a dpif-netlink
  * would send the same bytes to openvswitch.ko.
  */
-import {
-  formatAttribute, parseAttributes, formatMessage, parseMessage, formatGenlHeader, parseGenlHeader, pad,
-  GENL_HEADER_LENGTH, HEADER_LENGTH,
-} from 'netlink';
+import { NlWriter, nlAttrs, nlAttrList } from './nlattr';
 import {
   FlowKey, FRAG_ANY, FRAG_LATER, VLAN_PRESENT, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP, ETH_TYPE_VLAN,
   IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6,
@@ -31,6 +28,7 @@ export enum UserspaceAttr { PID = 1, USERDATA = 2 }
 export enum FragType { NONE = 0, FIRST = 1, LATER = 2 }
 
 const NLM_F_REQUEST = 1;
+const NLMSG_HDRLEN = 16, GENL_HDRLEN = 4, OVS_HDRLEN = 4;
 
 /** Fields a set action can write, named as in OVS's set(...) output. */
 export type SetField =
@@ -72,22 +70,6 @@ export interface OvsPacketMsg {
 
 /* ---- attribute helpers -------------------------------------------------- */
 
-type Bytes = Uint8Array[];
-/** One attribute, padded to 4 bytes (formatAttribute leaves padding to the caller). */
-const attr = (type: number, data: Uint8Array | Uint8Array[], nested = false): Bytes =>
-  pad(formatAttribute({ type, data, nested }));
-const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
-const be16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(v & 0xffff); return b; };
-const u64 = (v: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64LE(v); return b; };
-const cat = (parts: Bytes[]): Bytes => parts.flat();
-const flat = (b: Bytes): Buffer => Buffer.concat(b);
-
-function attrsOf(buf: Buffer): Map<number, Buffer> {
-  const m = new Map<number, Buffer>();
-  parseAttributes(buf, (a) => { m.set(a.type & 0x3fff, a.data); });
-  return m;
-}
-
 function need(b: Buffer | undefined, len: number, what: string): Buffer {
   if (!b || b.length < len) throw new RangeError(`${what}: attribute needs ${len} bytes, got ${b ? b.length : 0}`);
   return b;
@@ -111,54 +93,54 @@ const fragIn = (v: number, isMask: boolean): number => (isMask ? (v ? FRAG_ANY |
  * attributes. Which L3/L4 attributes appear follows the key's eth_type and
  * nw_proto, as in OVS's odp_flow_key_from_flow.
  */
-export function encodeKey(k: FlowKey, shape?: FlowKey): Bytes {
+export function encodeKey(k: FlowKey, shape?: FlowKey): Buffer {
+  const w = new NlWriter(256);
+  writeKey(w, k, shape);
+  return w.done();
+}
+
+function writeKey(w: NlWriter, k: FlowKey, shape?: FlowKey): void {
   const isMask = shape !== undefined;
   const s = shape ?? k;
   if (isMask) checkMaskPrerequisites(k, s);
-  const out: Bytes[] = [];
-  out.push(attr(KeyAttr.IN_PORT, u32(k.inPort)));
-  out.push(attr(KeyAttr.ETHERNET, Buffer.concat([k.ethSrc, k.ethDst])));
-  const inner: Bytes[] = [];
+  w.u32(KeyAttr.IN_PORT, k.inPort);
+  const eth = w.attr(KeyAttr.ETHERNET, 12);
+  k.bytes('eth_src').copy(w.buf, eth); k.bytes('eth_dst').copy(w.buf, eth + 6);
   const vlan = (s.vlanTci & VLAN_PRESENT) !== 0;
+  let encap = -1;
   if (vlan) {
-    out.push(attr(KeyAttr.ETHERTYPE, be16(isMask ? 0xffff : ETH_TYPE_VLAN)));
-    out.push(attr(KeyAttr.VLAN, be16(k.vlanTci)));
+    w.be16(KeyAttr.ETHERTYPE, isMask ? 0xffff : ETH_TYPE_VLAN);
+    w.be16(KeyAttr.VLAN, k.vlanTci);
+    encap = w.begin(KeyAttr.ENCAP);
   }
-  const l3 = vlan ? inner : out;
-  l3.push(attr(KeyAttr.ETHERTYPE, be16(k.ethType)));
+  w.be16(KeyAttr.ETHERTYPE, k.ethType);
   if (s.ethType === ETH_TYPE_IP) {
-    const b = Buffer.alloc(12);
-    k.bytes('nw_src').copy(b, 0, 0, 4);
-    k.bytes('nw_dst').copy(b, 4, 0, 4);
-    b[8] = k.nwProto; b[9] = k.nwTos; b[10] = k.nwTtl; b[11] = fragOut(k, isMask);
-    l3.push(attr(KeyAttr.IPV4, b));
+    const o = w.attr(KeyAttr.IPV4, 12), b = w.buf;
+    k.bytes('nw_src').copy(b, o, 0, 4); k.bytes('nw_dst').copy(b, o + 4, 0, 4);
+    b[o + 8] = k.nwProto; b[o + 9] = k.nwTos; b[o + 10] = k.nwTtl; b[o + 11] = fragOut(k, isMask);
   } else if (s.ethType === ETH_TYPE_IPV6) {
-    const b = Buffer.alloc(40);
-    k.bytes('nw_src').copy(b, 0); k.bytes('nw_dst').copy(b, 16);
-    b.writeUInt32BE(k.ipv6Label, 32);
-    b[36] = k.nwProto; b[37] = k.nwTos; b[38] = k.nwTtl; b[39] = fragOut(k, isMask);
-    l3.push(attr(KeyAttr.IPV6, b));
+    const o = w.attr(KeyAttr.IPV6, 40), b = w.buf;
+    k.bytes('nw_src').copy(b, o); k.bytes('nw_dst').copy(b, o + 16);
+    b.writeUInt32BE(k.ipv6Label, o + 32);
+    b[o + 36] = k.nwProto; b[o + 37] = k.nwTos; b[o + 38] = k.nwTtl; b[o + 39] = fragOut(k, isMask);
   } else if (s.ethType === ETH_TYPE_ARP) {
-    const b = Buffer.alloc(24);
-    k.bytes('nw_src').copy(b, 0, 0, 4); k.bytes('nw_dst').copy(b, 4, 0, 4);
-    b.writeUInt16BE(isMask ? (k.nwProto ? 0xffff : 0) : k.nwProto, 8);
-    k.bytes('arp_sha').copy(b, 10); k.bytes('arp_tha').copy(b, 16);
-    l3.push(attr(KeyAttr.ARP, b));
+    const o = w.attr(KeyAttr.ARP, 24), b = w.buf;
+    k.bytes('nw_src').copy(b, o, 0, 4); k.bytes('nw_dst').copy(b, o + 4, 0, 4);
+    b.writeUInt16BE(isMask ? (k.nwProto ? 0xffff : 0) : k.nwProto, o + 8);
+    k.bytes('arp_sha').copy(b, o + 10); k.bytes('arp_tha').copy(b, o + 16);
   }
   const isIp = s.ethType === ETH_TYPE_IP || s.ethType === ETH_TYPE_IPV6;
   if (isIp && !(s.nwFrag & FRAG_LATER)) {
-    const ports = Buffer.concat([be16(k.tpSrc), be16(k.tpDst)]);
+    const ports = (type: KeyAttr): void => { const o = w.attr(type, 4); w.buf.writeUInt16BE(k.tpSrc, o); w.buf.writeUInt16BE(k.tpDst, o + 2); };
+    const icmp = (type: KeyAttr): void => { const o = w.attr(type, 2); w.buf[o] = k.tpSrc; w.buf[o + 1] = k.tpDst; };
     const proto = s.nwProto;
-    if (proto === IPPROTO_TCP) {
-      l3.push(attr(KeyAttr.TCP, ports));
-      l3.push(attr(KeyAttr.TCP_FLAGS, be16(k.tcpFlags)));
-    } else if (proto === IPPROTO_UDP) l3.push(attr(KeyAttr.UDP, ports));
-    else if (proto === IPPROTO_SCTP) l3.push(attr(KeyAttr.SCTP, ports));
-    else if (proto === IPPROTO_ICMP && s.ethType === ETH_TYPE_IP) l3.push(attr(KeyAttr.ICMP, Buffer.from([k.tpSrc, k.tpDst])));
-    else if (proto === IPPROTO_ICMPV6 && s.ethType === ETH_TYPE_IPV6) l3.push(attr(KeyAttr.ICMPV6, Buffer.from([k.tpSrc, k.tpDst])));
+    if (proto === IPPROTO_TCP) { ports(KeyAttr.TCP); w.be16(KeyAttr.TCP_FLAGS, k.tcpFlags); }
+    else if (proto === IPPROTO_UDP) ports(KeyAttr.UDP);
+    else if (proto === IPPROTO_SCTP) ports(KeyAttr.SCTP);
+    else if (proto === IPPROTO_ICMP && s.ethType === ETH_TYPE_IP) icmp(KeyAttr.ICMP);
+    else if (proto === IPPROTO_ICMPV6 && s.ethType === ETH_TYPE_IPV6) icmp(KeyAttr.ICMPV6);
   }
-  if (vlan) out.push(attr(KeyAttr.ENCAP, cat(inner), true));
-  return cat(out);
+  if (encap >= 0) w.end(encap);
 }
 
 const L4_FIELDS = ['tp_src', 'tp_dst', 'tcp_flags'] as const;
@@ -185,7 +167,7 @@ function checkMaskPrerequisites(m: FlowKey, key: FlowKey): void {
 export function decodeKey(buf: Buffer, isMask = false): FlowKey {
   const k = new FlowKey();
   const walk = (b: Buffer, encap: boolean): void => {
-    const a = attrsOf(b);
+    const a = nlAttrs(b);
     const inPort = a.get(KeyAttr.IN_PORT);
     if (inPort) k.inPort = need(inPort, 4, 'in_port').readUInt32LE(0);
     const eth = a.get(KeyAttr.ETHERNET);
@@ -238,7 +220,7 @@ export function decodeKey(buf: Buffer, isMask = false): FlowKey {
 }
 
 function sawVlan(buf: Buffer): boolean {
-  return attrsOf(buf).has(KeyAttr.VLAN);
+  return nlAttrs(buf).has(KeyAttr.VLAN);
 }
 
 /* ---- actions ------------------------------------------------------------- */
@@ -261,45 +243,57 @@ export function setFieldInfo(f: SetField): { attr: KeyAttr; off: number; len: nu
 }
 
 /** One field per set action, sent as OVS_ACTION_ATTR_SET_MASKED (value then mask). */
-export function encodeActions(actions: OdpAction[]): Bytes {
-  return cat(actions.map((a): Bytes => {
+export function encodeActions(actions: OdpAction[]): Buffer {
+  const w = new NlWriter(128);
+  writeActions(w, actions);
+  return w.done();
+}
+
+function writeActions(w: NlWriter, actions: OdpAction[]): void {
+  for (const a of actions) {
     switch (a.type) {
-      case 'output': return attr(ActionAttr.OUTPUT, u32(a.port));
-      case 'userspace': return attr(ActionAttr.USERSPACE, cat([
-        attr(UserspaceAttr.PID, u32(a.pid)),
-        ...(a.userdata ? [attr(UserspaceAttr.USERDATA, a.userdata)] : []),
-      ]), true);
+      case 'output': w.u32(ActionAttr.OUTPUT, a.port); break;
+      case 'userspace': {
+        const n = w.begin(ActionAttr.USERSPACE);
+        w.u32(UserspaceAttr.PID, a.pid);
+        if (a.userdata) w.bytes(UserspaceAttr.USERDATA, a.userdata);
+        w.end(n);
+        break;
+      }
       case 'set': {
         const f = SET_FIELDS[a.field];
         if (a.value.length !== f.len) throw new RangeError(`set(${a.field}) takes ${f.len} bytes`);
-        const v = Buffer.alloc(f.size), m = Buffer.alloc(f.size);
-        a.value.copy(v, f.off); m.fill(0xff, f.off, f.off + f.len);
-        return attr(ActionAttr.SET_MASKED, attr(f.attr, Buffer.concat([v, m])), true);
+        const n = w.begin(ActionAttr.SET_MASKED);
+        const o = w.attr(f.attr, 2 * f.size);
+        a.value.copy(w.buf, o + f.off);
+        w.buf.fill(0xff, o + f.size + f.off, o + f.size + f.off + f.len);
+        w.end(n);
+        break;
       }
       case 'push_vlan': {
-        const b = Buffer.alloc(4);
-        b.writeUInt16BE(a.tpid, 0); b.writeUInt16BE((a.tci | VLAN_PRESENT) & 0xffff, 2);
-        return attr(ActionAttr.PUSH_VLAN, b);
+        const o = w.attr(ActionAttr.PUSH_VLAN, 4);
+        w.buf.writeUInt16BE(a.tpid, o); w.buf.writeUInt16BE((a.tci | VLAN_PRESENT) & 0xffff, o + 2);
+        break;
       }
-      case 'pop_vlan': return attr(ActionAttr.POP_VLAN, []);
+      case 'pop_vlan': w.flag(ActionAttr.POP_VLAN); break;
     }
-  }));
+  }
 }
 
 export function decodeActions(buf: Buffer): OdpAction[] {
   const out: OdpAction[] = [];
-  parseAttributes(buf, ({ type, data }) => {
-    switch (type & 0x3fff) {
+  for (const { type, data } of nlAttrList(buf)) {
+    switch (type) {
       case ActionAttr.OUTPUT: out.push({ type: 'output', port: need(data, 4, 'output').readUInt32LE(0) }); break;
       case ActionAttr.USERSPACE: {
-        const a = attrsOf(data);
+        const a = nlAttrs(data);
         out.push({ type: 'userspace', pid: need(a.get(UserspaceAttr.PID), 4, 'userspace pid').readUInt32LE(0), userdata: a.get(UserspaceAttr.USERDATA) });
         break;
       }
       case ActionAttr.SET_MASKED: {
         let found = false;
-        parseAttributes(data, (inner) => {
-          const t = inner.type & 0x3fff;
+        for (const inner of nlAttrList(data)) {
+          const t = inner.type;
           for (const [name, f] of Object.entries(SET_FIELDS) as [SetField, (typeof SET_FIELDS)[SetField]][]) {
             if (f.attr !== t || inner.data.length < 2 * f.size) continue;
             const mask = inner.data.subarray(f.size + f.off, f.size + f.off + f.len);
@@ -308,7 +302,7 @@ export function decodeActions(buf: Buffer): OdpAction[] {
               found = true;
             }
           }
-        });
+        }
         if (!found) throw new RangeError('set action: unsupported or empty field');
         break;
       }
@@ -318,9 +312,9 @@ export function decodeActions(buf: Buffer): OdpAction[] {
         break;
       }
       case ActionAttr.POP_VLAN: out.push({ type: 'pop_vlan' }); break;
-      default: throw new RangeError(`unsupported datapath action ${type & 0x3fff}`);
+      default: throw new RangeError(`unsupported datapath action ${type}`);
     }
-  });
+  }
   return out;
 }
 
@@ -329,36 +323,44 @@ export function decodeActions(buf: Buffer): OdpAction[] {
 /** Family ids: resolved from the kernel by dpif-netlink; fixed for dpif-xdp. */
 export const XDP_FAMILY_IDS = { ovs_flow: 0x7f01, ovs_packet: 0x7f02 } as const;
 
-function genlMessage(familyId: number, cmd: number, dpIfindex: number, attrs: Bytes, seq = 0): Buffer {
-  const ovsHeader = Buffer.alloc(4);
-  ovsHeader.writeInt32LE(dpIfindex);
-  return flat(formatMessage({
-    type: familyId, flags: NLM_F_REQUEST, seq, port: 0,
-    data: [formatGenlHeader({ cmd, version: OVS_DATAPATH_VERSION }), ovsHeader, ...attrs],
-  }));
+/** nlmsghdr + genlmsghdr + ovs_header; returns the writer positioned for attributes. */
+function genlBegin(familyId: number, cmd: number, dpIfindex: number): NlWriter {
+  const w = new NlWriter(256);
+  const h = w.raw(NLMSG_HDRLEN + GENL_HDRLEN + OVS_HDRLEN);
+  w.buf.writeUInt16LE(familyId, h + 4);
+  w.buf.writeUInt16LE(NLM_F_REQUEST, h + 6);
+  w.buf[h + NLMSG_HDRLEN] = cmd;
+  w.buf[h + NLMSG_HDRLEN + 1] = OVS_DATAPATH_VERSION;
+  w.buf.writeInt32LE(dpIfindex, h + NLMSG_HDRLEN + GENL_HDRLEN);
+  return w;
+}
+
+function genlEnd(w: NlWriter): Buffer {
+  w.buf.writeUInt32LE(w.off, 0);
+  return w.done();
 }
 
 function parseGenl(buf: Buffer, familyId: number): { cmd: number; dpIfindex: number; attrs: Map<number, Buffer> } {
-  if (buf.length < HEADER_LENGTH + GENL_HEADER_LENGTH + 4) throw new RangeError(`OVS message truncated (${buf.length} bytes)`);
-  const { x: msg } = parseMessage(buf);
-  if (msg.type !== familyId) throw new RangeError(`unexpected netlink family ${msg.type}`);
-  const { x: genl, consumed } = parseGenlHeader(msg.data);
-  const dpIfindex = msg.data.readInt32LE(consumed);
-  return { cmd: genl.cmd, dpIfindex, attrs: attrsOf(msg.data.subarray(consumed + 4)) };
+  const hdr = NLMSG_HDRLEN + GENL_HDRLEN + OVS_HDRLEN;
+  if (buf.length < hdr) throw new RangeError(`OVS message truncated (${buf.length} bytes)`);
+  const len = buf.readUInt32LE(0);
+  if (len < hdr || len > buf.length) throw new RangeError(`OVS message length ${len} does not fit ${buf.length} bytes`);
+  if (buf.readUInt16LE(4) !== familyId) throw new RangeError(`unexpected netlink family ${buf.readUInt16LE(4)}`);
+  return { cmd: buf[NLMSG_HDRLEN], dpIfindex: buf.readInt32LE(NLMSG_HDRLEN + GENL_HDRLEN), attrs: nlAttrs(buf.subarray(hdr, len)) };
 }
 
 export function encodeFlowMsg(m: OvsFlowMsg, familyId: number = XDP_FAMILY_IDS.ovs_flow): Buffer {
-  const a: Bytes[] = [];
-  if (m.key) a.push(attr(FlowAttr.KEY, encodeKey(m.key), true));
-  if (m.mask) a.push(attr(FlowAttr.MASK, encodeKey(m.mask, m.key ?? m.mask), true));
-  if (m.actions) a.push(attr(FlowAttr.ACTIONS, encodeActions(m.actions), true));
-  if (m.stats) a.push(attr(FlowAttr.STATS, Buffer.concat([u64(m.stats.packets), u64(m.stats.bytes)])));
-  if (m.tcpFlags !== undefined) a.push(attr(FlowAttr.TCP_FLAGS, Buffer.from([m.tcpFlags & 0xff])));
-  if (m.used !== undefined) a.push(attr(FlowAttr.USED, u64(m.used)));
-  if (m.clear) a.push(attr(FlowAttr.CLEAR, []));
-  if (m.probe) a.push(attr(FlowAttr.PROBE, []));
-  if (m.ufid) a.push(attr(FlowAttr.UFID, m.ufid));
-  return genlMessage(familyId, m.cmd, m.dpIfindex, cat(a));
+  const w = genlBegin(familyId, m.cmd, m.dpIfindex);
+  if (m.key) { const n = w.begin(FlowAttr.KEY); writeKey(w, m.key); w.end(n); }
+  if (m.mask) { const n = w.begin(FlowAttr.MASK); writeKey(w, m.mask, m.key ?? m.mask); w.end(n); }
+  if (m.actions) { const n = w.begin(FlowAttr.ACTIONS); writeActions(w, m.actions); w.end(n); }
+  if (m.stats) { const o = w.attr(FlowAttr.STATS, 16); w.buf.writeBigUInt64LE(m.stats.packets, o); w.buf.writeBigUInt64LE(m.stats.bytes, o + 8); }
+  if (m.tcpFlags !== undefined) w.buf[w.attr(FlowAttr.TCP_FLAGS, 1)] = m.tcpFlags & 0xff;
+  if (m.used !== undefined) w.u64(FlowAttr.USED, m.used);
+  if (m.clear) w.flag(FlowAttr.CLEAR);
+  if (m.probe) w.flag(FlowAttr.PROBE);
+  if (m.ufid) w.bytes(FlowAttr.UFID, m.ufid);
+  return genlEnd(w);
 }
 
 export function decodeFlowMsg(buf: Buffer, familyId: number = XDP_FAMILY_IDS.ovs_flow): OvsFlowMsg {
@@ -383,11 +385,13 @@ export function decodeFlowMsg(buf: Buffer, familyId: number = XDP_FAMILY_IDS.ovs
 }
 
 export function encodePacketMsg(m: OvsPacketMsg, familyId: number = XDP_FAMILY_IDS.ovs_packet): Buffer {
-  const a: Bytes[] = [attr(PacketAttr.PACKET, m.packet), attr(PacketAttr.KEY, encodeKey(m.key), true)];
-  if (m.actions) a.push(attr(PacketAttr.ACTIONS, encodeActions(m.actions), true));
-  if (m.userdata) a.push(attr(PacketAttr.USERDATA, m.userdata));
-  if (m.len !== undefined) a.push(attr(PacketAttr.LEN, u32(m.len)));
-  return genlMessage(familyId, m.cmd, m.dpIfindex, cat(a));
+  const w = genlBegin(familyId, m.cmd, m.dpIfindex);
+  w.bytes(PacketAttr.PACKET, m.packet);
+  const n = w.begin(PacketAttr.KEY); writeKey(w, m.key); w.end(n);
+  if (m.actions) { const a = w.begin(PacketAttr.ACTIONS); writeActions(w, m.actions); w.end(a); }
+  if (m.userdata) w.bytes(PacketAttr.USERDATA, m.userdata);
+  if (m.len !== undefined) w.u32(PacketAttr.LEN, m.len);
+  return genlEnd(w);
 }
 
 export function decodePacketMsg(buf: Buffer, familyId: number = XDP_FAMILY_IDS.ovs_packet): OvsPacketMsg {

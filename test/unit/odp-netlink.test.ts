@@ -33,7 +33,7 @@ const KEYS: Record<string, FlowKey> = {
 describe('OVS datapath netlink codec', () => {
   for (const [name, k] of Object.entries(KEYS)) {
     it(`flow key round-trips through OVS_KEY_ATTR_*: ${name}`, () => {
-      const back = decodeKey(Buffer.concat(encodeKey(k)));
+      const back = decodeKey(encodeKey(k));
       assert.equal(back.hex(), k.hex());
     });
   }
@@ -42,7 +42,7 @@ describe('OVS datapath netlink codec', () => {
     const k = KEYS.tcp4;
     const m = new FlowKey().exact('in_port').exact('eth_type').exact('nw_proto').setField('nw_frag', FRAG_ANY | FRAG_LATER)
       .setField('nw_src', pad16(ipv4('255.255.255.0'))).setField('tp_dst', 0xf800);
-    const back = decodeKey(Buffer.concat(encodeKey(m, k)), true);
+    const back = decodeKey(encodeKey(m, k), true);
     assert.equal(back.hex(), m.clone().setField('vlan_tci', 0xffff).hex());
   });
 
@@ -55,7 +55,7 @@ describe('OVS datapath netlink codec', () => {
     const l4OnArp = new FlowKey().exact('in_port').exact('eth_type').exact('nw_proto').exact('tp_dst');
     assert.throws(() => encodeKey(l4OnArp, KEYS.arp), /prerequisites/);
     const ok = new FlowKey().exact('in_port').exact('eth_type').exact('nw_proto').exact('tp_dst');
-    assert.equal(decodeKey(Buffer.concat(encodeKey(ok, k)), true).field('tp_dst'), 0xffff);
+    assert.equal(decodeKey(encodeKey(ok, k), true).field('tp_dst'), 0xffff);
   });
 
   it('actions round-trip (output, set_masked fields, vlan, userspace)', () => {
@@ -70,7 +70,7 @@ describe('OVS datapath netlink codec', () => {
       { type: 'output', port: 4 },
       { type: 'userspace', pid: 42, userdata: Buffer.from('abcd') },
     ];
-    assert.deepEqual(decodeActions(Buffer.concat(encodeActions(acts))), acts);
+    assert.deepEqual(decodeActions(encodeActions(acts)), acts);
   });
 
   it('OVS_FLOW_CMD_NEW round-trips with ufid, key, mask, actions, stats', () => {
