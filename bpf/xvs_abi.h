@@ -123,7 +123,7 @@ struct xvs_flow {              /* value of flows[flow_id] */
 struct xvs_flow_stats {        /* per-CPU value of flow_stats[flow_id] */
 	__u64 packets;
 	__u64 bytes;
-	__u64 used_ns;             /* bpf_ktime_get_ns() of the last hit (CLOCK_MONOTONIC) */
+	__u64 used_ns;             /* CLOCK_MONOTONIC of the last hit (coarse: tick resolution on 5.11+) */
 	__u16 tcp_flags;           /* OR of TCP flags seen */
 	__u16 pad[3];
 };

@@ -57,11 +57,13 @@ export interface DpifXdpOptions {
 }
 
 /** Kernel features the fast path may use, probed once. */
-export function probeFeatures(): { broadcast: boolean; release: string } {
+export function probeFeatures(): { broadcast: boolean; coarseClock: boolean; release: string } {
   const v = kernelVersion();
+  const atLeast = (maj: number, min: number): boolean => v.major > maj || (v.major === maj && v.minor >= min);
   // DEVMAP broadcast (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS) arrived in 5.14;
   // older kernels return XDP_ABORTED for unknown flags, so flood goes to the slow path there.
-  return { broadcast: v.major > 5 || (v.major === 5 && v.minor >= 14), release: v.release };
+  // bpf_ktime_get_coarse_ns arrived in 5.11; older kernels load datapath-510.bpf.o.
+  return { broadcast: atLeast(5, 14), coarseClock: atLeast(5, 11), release: v.release };
 }
 
 export class DpifXdp extends Dpif {
@@ -114,7 +116,7 @@ export class DpifXdp extends Dpif {
       maxFlows: Math.min(opts.maxFlows ?? MAX_FLOWS, MAX_FLOWS), rerankMs: opts.rerankMs ?? 1000,
       upcallPid: opts.upcallPid ?? process.pid,
     };
-    const obj = BpfObject.open(bpfObjectPath('datapath.bpf.o'));
+    const obj = BpfObject.open(bpfObjectPath(probeFeatures().coarseClock ? 'datapath.bpf.o' : 'datapath-510.bpf.o'));
     try {
       obj.load();
     } catch (e) {

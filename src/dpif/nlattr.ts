@@ -13,11 +13,11 @@ export class NlWriter {
   buf: Buffer;
   off = 0;
 
-  constructor(size = 512) { this.buf = Buffer.alloc(size); }
+  constructor(size = 512) { this.buf = Buffer.allocUnsafe(size); }   // every byte is written or zeroed before use
 
   private ensure(n: number): void {
     if (this.off + n <= this.buf.length) return;
-    const b = Buffer.alloc(Math.max(this.buf.length * 2, this.off + n + 256));
+    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n + 256));
     this.buf.copy(b, 0, 0, this.off);
     this.buf = b;
   }

@@ -104,8 +104,9 @@ function writeKey(w: NlWriter, k: FlowKey, shape?: FlowKey): void {
   const s = shape ?? k;
   if (isMask) checkMaskPrerequisites(k, s);
   w.u32(KeyAttr.IN_PORT, k.inPort);
+  const kb = k.buf;   // offsets are struct xvs_flow_key's (flow-key.ts KEY_FIELDS)
   const eth = w.attr(KeyAttr.ETHERNET, 12);
-  k.bytes('eth_src').copy(w.buf, eth); k.bytes('eth_dst').copy(w.buf, eth + 6);
+  kb.copy(w.buf, eth, 4, 16);                       // eth_src, eth_dst
   const vlan = (s.vlanTci & VLAN_PRESENT) !== 0;
   let encap = -1;
   if (vlan) {
@@ -116,18 +117,18 @@ function writeKey(w: NlWriter, k: FlowKey, shape?: FlowKey): void {
   w.be16(KeyAttr.ETHERTYPE, k.ethType);
   if (s.ethType === ETH_TYPE_IP) {
     const o = w.attr(KeyAttr.IPV4, 12), b = w.buf;
-    k.bytes('nw_src').copy(b, o, 0, 4); k.bytes('nw_dst').copy(b, o + 4, 0, 4);
+    kb.copy(b, o, 28, 32); kb.copy(b, o + 4, 44, 48);
     b[o + 8] = k.nwProto; b[o + 9] = k.nwTos; b[o + 10] = k.nwTtl; b[o + 11] = fragOut(k, isMask);
   } else if (s.ethType === ETH_TYPE_IPV6) {
     const o = w.attr(KeyAttr.IPV6, 40), b = w.buf;
-    k.bytes('nw_src').copy(b, o); k.bytes('nw_dst').copy(b, o + 16);
+    kb.copy(b, o, 28, 60);                            // nw_src, nw_dst
     b.writeUInt32BE(k.ipv6Label, o + 32);
     b[o + 36] = k.nwProto; b[o + 37] = k.nwTos; b[o + 38] = k.nwTtl; b[o + 39] = fragOut(k, isMask);
   } else if (s.ethType === ETH_TYPE_ARP) {
     const o = w.attr(KeyAttr.ARP, 24), b = w.buf;
-    k.bytes('nw_src').copy(b, o, 0, 4); k.bytes('nw_dst').copy(b, o + 4, 0, 4);
+    kb.copy(b, o, 28, 32); kb.copy(b, o + 4, 44, 48);
     b.writeUInt16BE(isMask ? (k.nwProto ? 0xffff : 0) : k.nwProto, o + 8);
-    k.bytes('arp_sha').copy(b, o + 10); k.bytes('arp_tha').copy(b, o + 16);
+    kb.copy(b, o + 10, 60, 72);                       // arp_sha, arp_tha
   }
   const isIp = s.ethType === ETH_TYPE_IP || s.ethType === ETH_TYPE_IPV6;
   if (isIp && !(s.nwFrag & FRAG_LATER)) {
@@ -166,62 +167,57 @@ function checkMaskPrerequisites(m: FlowKey, key: FlowKey): void {
 /** Decodes OVS key attributes into a FlowKey (a mask when isMask). */
 export function decodeKey(buf: Buffer, isMask = false): FlowKey {
   const k = new FlowKey();
+  const kb = k.buf;   // offsets are struct xvs_flow_key's (flow-key.ts KEY_FIELDS)
+  let sawVlanAttr = false;
   const walk = (b: Buffer, encap: boolean): void => {
     const a = nlAttrs(b);
     const inPort = a.get(KeyAttr.IN_PORT);
     if (inPort) k.inPort = need(inPort, 4, 'in_port').readUInt32LE(0);
     const eth = a.get(KeyAttr.ETHERNET);
-    if (eth) { need(eth, 12, 'eth'); k.setField('eth_src', eth.subarray(0, 6)); k.setField('eth_dst', eth.subarray(6, 12)); }
+    if (eth) need(eth, 12, 'eth').copy(kb, 4, 0, 12);
     const vlan = a.get(KeyAttr.VLAN);
-    if (vlan && !encap) k.setField('vlan_tci', need(vlan, 2, 'vlan').readUInt16BE(0));
+    if (vlan && !encap) { need(vlan, 2, 'vlan').copy(kb, 18, 0, 2); sawVlanAttr = true; }
     const et = a.get(KeyAttr.ETHERTYPE);
     const enc = a.get(KeyAttr.ENCAP);
-    if (et && !(enc && !encap)) k.setField('eth_type', need(et, 2, 'eth_type').readUInt16BE(0));
+    if (et && !(enc && !encap)) need(et, 2, 'eth_type').copy(kb, 16, 0, 2);
     const v4 = a.get(KeyAttr.IPV4);
     if (v4) {
       need(v4, 12, 'ipv4');
-      const src = Buffer.alloc(16), dst = Buffer.alloc(16);
-      v4.copy(src, 0, 0, 4); v4.copy(dst, 0, 4, 8);
-      k.setField('nw_src', src).setField('nw_dst', dst);
-      k.setField('nw_proto', v4[8]).setField('nw_tos', v4[9]).setField('nw_ttl', v4[10]).setField('nw_frag', fragIn(v4[11], isMask));
+      v4.copy(kb, 28, 0, 4); v4.copy(kb, 44, 4, 8);
+      kb[20] = v4[8]; kb[21] = v4[9]; kb[22] = v4[10]; kb[23] = fragIn(v4[11], isMask);
     }
     const v6 = a.get(KeyAttr.IPV6);
     if (v6) {
       need(v6, 40, 'ipv6');
-      k.setField('nw_src', v6.subarray(0, 16)).setField('nw_dst', v6.subarray(16, 32));
-      k.setField('ipv6_label', v6.readUInt32BE(32));
-      k.setField('nw_proto', v6[36]).setField('nw_tos', v6[37]).setField('nw_ttl', v6[38]).setField('nw_frag', fragIn(v6[39], isMask));
+      v6.copy(kb, 28, 0, 32); v6.copy(kb, 24, 32, 36);
+      kb[20] = v6[36]; kb[21] = v6[37]; kb[22] = v6[38]; kb[23] = fragIn(v6[39], isMask);
     }
     const arp = a.get(KeyAttr.ARP);
     if (arp) {
       need(arp, 24, 'arp');
-      const src = Buffer.alloc(16), dst = Buffer.alloc(16);
-      arp.copy(src, 0, 0, 4); arp.copy(dst, 0, 4, 8);
-      k.setField('nw_src', src).setField('nw_dst', dst).setField('nw_proto', arp.readUInt16BE(8) & 0xff);
-      k.setField('arp_sha', arp.subarray(10, 16)).setField('arp_tha', arp.subarray(16, 22));
+      arp.copy(kb, 28, 0, 4); arp.copy(kb, 44, 4, 8);
+      kb[20] = arp.readUInt16BE(8) & 0xff;
+      arp.copy(kb, 60, 10, 22);
     }
     for (const t of [KeyAttr.TCP, KeyAttr.UDP, KeyAttr.SCTP]) {
       const p = a.get(t);
-      if (p) { need(p, 4, 'l4'); k.setField('tp_src', p.readUInt16BE(0)).setField('tp_dst', p.readUInt16BE(2)); }
+      if (p) need(p, 4, 'l4').copy(kb, 72, 0, 4);
     }
     for (const t of [KeyAttr.ICMP, KeyAttr.ICMPV6]) {
       const p = a.get(t);
-      if (p) { need(p, 2, 'icmp'); k.setField('tp_src', p[0]).setField('tp_dst', p[1]); }
+      if (p) { need(p, 2, 'icmp'); kb.writeUInt16BE(p[0], 72); kb.writeUInt16BE(p[1], 74); }
     }
     const tf = a.get(KeyAttr.TCP_FLAGS);
-    if (tf) k.setField('tcp_flags', need(tf, 2, 'tcp_flags').readUInt16BE(0));
+    if (tf) need(tf, 2, 'tcp_flags').copy(kb, 76, 0, 2);
     if (enc && !encap) walk(enc, true);
   };
   walk(buf, false);
   // As in the kernel datapath: a mask that matches eth_type but carries no
   // VLAN attribute means "untagged only", so the TCI is matched exactly.
-  if (isMask && k.ethType !== 0 && !sawVlan(buf)) k.setField('vlan_tci', 0xffff);
+  if (isMask && k.ethType !== 0 && !sawVlanAttr) k.setField('vlan_tci', 0xffff);
   return k;
 }
 
-function sawVlan(buf: Buffer): boolean {
-  return nlAttrs(buf).has(KeyAttr.VLAN);
-}
 
 /* ---- actions ------------------------------------------------------------- */
 
