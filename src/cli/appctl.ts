@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /* xdp-appctl: send a command to the running xdp-vswitchd, as ovs-appctl does. */
-import { cli, run } from './common';
+import { forwardingCli } from './common';
 
 const USAGE = `$0 [options] COMMAND [ARG...]
 
@@ -14,12 +14,4 @@ Common commands (list-commands prints them all):
   version                     daemon version
   exit                        stop the daemon`;
 
-void (async () => {
-  const args = await cli('xdp-appctl', USAGE).parse();
-  const words = (args._ as (string | number)[]).map(String);
-  if (!words.length) {
-    process.stderr.write('xdp-appctl: at least one non-option argument is required (use --help for help)\n');
-    process.exit(1);
-  }
-  await run('xdp-appctl', args, words);
-})();
+forwardingCli('xdp-appctl', USAGE, [], 'at least one non-option argument is required');

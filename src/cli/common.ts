@@ -29,3 +29,16 @@ export async function run(name: string, g: GlobalArgs, argv: string[]): Promise<
     process.exit(1);
   }
 }
+
+/** A CLI whose words go to the daemon as they are (prefixed, for vsctl). */
+export function forwardingCli(name: string, usage: string, prefix: string[], missing: string): void {
+  void (async () => {
+    const args = await cli(name, usage).parse();
+    const words = (args._ as (string | number)[]).map(String);
+    if (!words.length) {
+      process.stderr.write(`${name}: ${missing} (use --help for help)\n`);
+      process.exit(1);
+    }
+    await run(name, args, [...prefix, ...words]);
+  })();
+}

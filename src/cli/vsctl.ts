@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /* xdp-vsctl: configure bridges and ports of xdp-vswitchd, as ovs-vsctl does. */
-import { cli, run } from './common';
+import { forwardingCli } from './common';
 
 const USAGE = `$0 [options] COMMAND [ARG...]
 
@@ -19,12 +19,4 @@ Status:
   show                        print overview of the configuration
 Options --may-exist (add-br, add-port) and --if-exists (del-br, del-port) are accepted.`;
 
-void (async () => {
-  const args = await cli('xdp-vsctl', USAGE).parse();
-  const words = (args._ as (string | number)[]).map(String);
-  if (!words.length) {
-    process.stderr.write('xdp-vsctl: missing command name (use --help for help)\n');
-    process.exit(1);
-  }
-  await run('xdp-vsctl', args, ['vsctl', ...words]);
-})();
+forwardingCli('xdp-vsctl', USAGE, ['vsctl'], 'missing command name');
