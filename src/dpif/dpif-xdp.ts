@@ -537,7 +537,7 @@ export class DpifXdp extends Dpif {
       log.rateLimited('WARN', 'bad-upcall', `dropping malformed upcall record: ${(e as Error).message}`);
       return;
     }
-    if (rec.hook === HOOK_TC) this.normalizeTcPacket(rec.key, rec);
+    if (rec.hook === HOOK_TC) this.normalizeTcPacket(rec);
     if (rec.packet.length < rec.pktLen) this.counters.upcallTruncated++;
     if (rec.cmd === UPCALL_ACTION) {
       const f = this.flowsById.get(rec.userdata);
@@ -549,18 +549,11 @@ export class DpifXdp extends Dpif {
   }
 
   /**
-   * At the TC hook the VLAN tag usually sits in skb metadata, not in the
-   * bytes, and TCP/UDP checksums may be CHECKSUM_PARTIAL: put the tag back
-   * and complete the checksum so the packet we re-send is the one received.
+   * TCP/UDP packets taken at the TC hook may be CHECKSUM_PARTIAL: complete the
+   * checksum so the copy we re-send is the packet that was received. (The
+   * program already puts a VLAN tag held in skb metadata back into the bytes.)
    */
-  private normalizeTcPacket(key: FlowKey, rec: { packet: Buffer; pktLen: number }): void {
-    const p = rec.packet;
-    if ((key.vlanTci & VLAN_PRESENT) && p.length >= 14 && ![0x8100, 0x88a8].includes(p.readUInt16BE(12))) {
-      const tag = Buffer.alloc(4);
-      tag.writeUInt16BE(0x8100, 0); tag.writeUInt16BE(key.vlanTci & ~VLAN_PRESENT & 0xffff, 2);
-      rec.packet = Buffer.concat([p.subarray(0, 12), tag, p.subarray(12)]);
-      rec.pktLen += 4;
-    }
+  private normalizeTcPacket(rec: { packet: Buffer }): void {
     if (completePartialChecksum(rec.packet)) this.counters.checksumsCompleted++;
   }
 
