@@ -1,65 +1,146 @@
 /*
- * A bridge (OVS ofproto): its ports, its OpenFlow table, MAC learning and
- * the upcall handler, over one datapath. OpenFlow port numbers are the
- * datapath port numbers (each bridge has its own datapath here).
+ * A bridge (OVS ofproto): its ports, its OpenFlow tables, groups and
+ * meters, MAC learning and the upcall handler, over one datapath. OpenFlow
+ * port numbers are the datapath port numbers (each bridge has its own
+ * datapath here).
  */
+import { EventEmitter } from 'events';
 import { DpifXdp, DpifXdpOptions } from '../dpif/dpif-xdp';
 import { DpifPort, PortHook } from '../dpif/dpif';
 import { FlowKey } from '../dpif/flow-key';
-import { Classifier, OfAction } from './classifier';
+import { RtNetlink } from '../netlink';
+import { Match } from './match';
+import { OfTables, RemovedReason } from './tables';
+import { Rule } from './ofp-actions';
 import { MacLearning } from './mac-learning';
 import { Udpif } from './udpif';
-import { XlateContext } from './xlate';
+import { XlateContext, XPort, xlate, XlateResult, XlateOptions } from './xlate';
+import { PacketIn } from './packet-in';
 import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('ofproto');
 
-export interface PortConfig { name: string; ofport: number; hook: PortHook | 'auto' }
+export interface PortConfig {
+  name: string;
+  ofport: number;
+  hook: PortHook | 'auto';
+  tag?: number;             // access port in this VLAN
+  trunks?: number[];        // trunk VLANs (none: all)
+}
 
-export class Bridge {
-  readonly table = new Classifier();
+export type FailMode = 'standalone' | 'secure';
+
+export class Bridge extends EventEmitter {
+  readonly tables = new OfTables();
   readonly macs: MacLearning;
   readonly udpif: Udpif;
-  private readonly portsByName = new Map<string, PortConfig>();
+  readonly ctx: XlateContext;
+  private readonly portsByName = new Map<string, PortConfig & { live: boolean; ifindex: number }>();
+  private revalidatePending = false;
+  private readonly timer: NodeJS.Timeout;
+  private unsubscribeLinks?: () => void;
 
-  private constructor(readonly name: string, readonly dpif: DpifXdp, agingSec: number) {
+  private constructor(readonly name: string, readonly dpif: DpifXdp, private readonly rtnl: RtNetlink, agingSec: number, failMode: FailMode) {
+    super();
     this.macs = new MacLearning(agingSec);
-    const ctx: XlateContext = { table: this.table, macs: this.macs, ports: () => [...this.portsByName.values()].map((p) => p.ofport) };
-    this.udpif = new Udpif(dpif, ctx);
+    this.ctx = {
+      bridge: name,
+      tables: this.tables,
+      macs: this.macs,
+      ports: () => this.xports(),
+    };
+    this.udpif = new Udpif(dpif, this.ctx);
+    this.udpif.on('packet-in', (p: PacketIn) => this.emit('packet-in', p));
     // A learned MAC that appears, moves or ages out changes NORMAL's answer.
     this.macs.on('changed', (c: { mac: string }) => this.udpif.revalidateMac(c.mac));
+    // Table changes revalidate once per burst of flow_mods; sync() forces it (barrier).
+    this.tables.on('changed', () => this.scheduleRevalidation());
+    this.tables.on('removed', (r: Rule, reason: RemovedReason) => this.emit('flow-removed', r, reason));
+    this.timer = setInterval(() => this.expireRules(), 1000).unref();
+    this.unsubscribeLinks = rtnl.onLinkChange((ev) => this.linkChanged(ev.link.index, ev.type === 'new' && ev.link.operUp),
+      (e) => log.rateLimited('WARN', 'links', `${name}: link monitor: ${e.message}`));
     // fail-mode standalone: a new bridge is a learning switch (OVS's default flow).
-    this.addFlow(0, new FlowKey(), new FlowKey(), [{ type: 'normal' }]);
+    if (failMode === 'standalone') this.tables.add({ priority: 0, match: Match.any(), actions: [{ type: 'output', port: 0xfffffffa }] });
   }
 
-  static async create(name: string, opts: DpifXdpOptions & { macAgingSec?: number } = {}): Promise<Bridge> {
+  static async create(name: string, opts: DpifXdpOptions & { macAgingSec?: number; failMode?: FailMode } = {}): Promise<Bridge> {
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new Error(`invalid bridge name "${name}" (1-15 of A-Z a-z 0-9 _ . -)`);
     const dpif = await DpifXdp.open(name, opts);
-    return new Bridge(name, dpif, opts.macAgingSec ?? 300);
+    const rtnl = await RtNetlink.open();
+    return new Bridge(name, dpif, rtnl, opts.macAgingSec ?? 300, opts.failMode ?? 'standalone');
   }
 
-  addFlow(priority: number, match: FlowKey, mask: FlowKey, actions: OfAction[], cookie = 0n): void {
-    this.table.insert({ priority, match, mask, actions, cookie });
-    this.udpif.revalidate();       // a table change may alter any megaflow
+  private xports(): XPort[] {
+    return [...this.portsByName.values()].map((p) => ({ ofport: p.ofport, name: p.name, live: p.live, tag: p.tag, trunks: p.trunks }));
   }
 
-  ports(): PortConfig[] { return [...this.portsByName.values()].sort((a, b) => a.ofport - b.ofport); }
+  private scheduleRevalidation(): void {
+    if (this.revalidatePending) return;
+    this.revalidatePending = true;
+    setImmediate(() => this.sync());
+  }
+
+  /** Brings every megaflow in line with the tables now (OpenFlow barrier). */
+  sync(): void {
+    if (!this.revalidatePending) return;
+    this.revalidatePending = false;
+    this.udpif.revalidate();
+  }
+
+  private expireRules(): void {
+    const gone = this.tables.expired();
+    for (const reason of [RemovedReason.IDLE_TIMEOUT, RemovedReason.HARD_TIMEOUT]) {
+      this.tables.removeRules(gone.filter((g) => g.reason === reason).map((g) => g.rule), reason);
+    }
+  }
+
+  private linkChanged(ifindex: number, live: boolean): void {
+    for (const p of this.portsByName.values()) {
+      if (p.ifindex !== ifindex || p.live === live) continue;
+      p.live = live;
+      log.info(`${this.name}: port ${p.name} link ${live ? 'up' : 'down'}`);
+      this.emit('port-status', p);
+      this.scheduleRevalidation();         // fast-failover groups depend on liveness
+    }
+  }
+
+  /** ofproto/trace: translates without learning or installing anything. */
+  trace(key: FlowKey, opts: XlateOptions = {}): XlateResult {
+    return xlate(this.ctx, key, { ...opts, learn: false });
+  }
+
+  ports(): PortConfig[] { return [...this.portsByName.values()].sort((a, b) => a.ofport - b.ofport).map(({ live: _l, ifindex: _i, ...p }) => p); }
   port(name: string): PortConfig | undefined { return this.portsByName.get(name); }
+  portLive(name: string): boolean { return this.portsByName.get(name)?.live ?? false; }
   dpPorts(): DpifPort[] { return this.dpif.ports(); }
 
-  async addPort(name: string, opts: { ofport?: number; hook?: PortHook | 'auto' } = {}): Promise<PortConfig> {
+  async addPort(name: string, opts: { ofport?: number; hook?: PortHook | 'auto'; tag?: number; trunks?: number[] } = {}): Promise<PortConfig> {
     if (this.portsByName.has(name)) throw new Error(`cannot create a port named ${name} because a port named ${name} already exists on bridge ${this.name}`);
+    checkVlans(opts.tag, opts.trunks);
     const used = new Set([...this.portsByName.values()].map((p) => p.ofport));
     let ofport = opts.ofport;
     if (ofport === undefined) { ofport = 1; while (used.has(ofport)) ofport++; }
     else if (used.has(ofport)) throw new Error(`ofport ${ofport} is already in use on bridge ${this.name}`);
     const dp = await this.dpif.addPort(name, ofport, opts.hook ?? 'auto');
-    const pc: PortConfig = { name, ofport, hook: opts.hook ?? 'auto' };
+    const link = await this.rtnl.getLink(name);
+    const pc = { name, ofport, hook: opts.hook ?? 'auto', tag: opts.tag, trunks: opts.trunks, live: link?.operUp ?? false, ifindex: dp.ifindex };
     this.portsByName.set(name, pc);
     // Floods and ALL now include the new port.
     this.udpif.flush();
     log.info(`${this.name}: added port ${name} as ofport ${ofport} (${dp.hook})`);
+    this.emit('port-status', pc);
     return pc;
+  }
+
+  /** Changes a port's VLAN mode (tag / trunks); megaflows follow. */
+  setPortVlans(name: string, tag: number | undefined, trunks: number[] | undefined): void {
+    const p = this.portsByName.get(name);
+    if (!p) throw new Error(`bridge ${this.name} does not have a port ${name}`);
+    checkVlans(tag, trunks);
+    p.tag = tag;
+    p.trunks = trunks;
+    this.macs.flush(p.ofport);
+    this.udpif.flush();
   }
 
   async delPort(name: string): Promise<void> {
@@ -72,8 +153,17 @@ export class Bridge {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.unsubscribeLinks?.();
     this.udpif.close();
     this.macs.close();
+    this.rtnl.close();
     await this.dpif.close();
   }
+}
+
+function checkVlans(tag: number | undefined, trunks: number[] | undefined): void {
+  const bad = [tag, ...(trunks ?? [])].find((v) => v !== undefined && (!Number.isInteger(v) || v < 0 || v > 4095));
+  if (bad !== undefined) throw new Error(`VLAN ${bad} is out of range (0-4095)`);
+  if (tag !== undefined && trunks?.length) throw new Error('a port is either an access port (tag) or a trunk (trunks), not both');
 }

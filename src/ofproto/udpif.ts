@@ -6,10 +6,12 @@
  * change of learned MACs or of the table revalidates the ones it affects.
  */
 import { randomBytes } from 'crypto';
+import { EventEmitter } from 'events';
 import { Dpif } from '../dpif/dpif';
 import { FlowKey, macToString } from '../dpif/flow-key';
 import { PacketCmd, decodePacketMsg, OvsPacketMsg } from '../dpif/odp-netlink';
 import { xlate, XlateContext } from './xlate';
+import { decodeControllerUserdata, PacketIn } from './packet-in';
 import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('ofproto_dpif_upcall');
@@ -21,13 +23,14 @@ export interface UdpifCounters {
   revalidated: number;
 }
 
-export class Udpif {
+export class Udpif extends EventEmitter {
   readonly counters: UdpifCounters = { upcalls: 0, installed: 0, installFailed: 0, executed: 0, badUpcalls: 0, actionUpcalls: 0, revalidated: 0 };
   private readonly flows = new Map<string, Installed>();
   private readonly onUpcall = (buf: Buffer): void => this.handle(buf);
   enabled = true;                       // megaflow install on (upcall/enable-megaflows analogue)
 
   constructor(private readonly dpif: Dpif, private readonly ctx: XlateContext) {
+    super();
     dpif.on('upcall', this.onUpcall);
   }
 
@@ -42,7 +45,7 @@ export class Udpif {
       log.rateLimited('WARN', 'bad', `malformed upcall: ${(e as Error).message}`);
       return;
     }
-    if (m.cmd === PacketCmd.ACTION) { this.counters.actionUpcalls++; return; }
+    if (m.cmd === PacketCmd.ACTION) { this.action(m); return; }
     this.counters.upcalls++;
     try {
       this.miss(m.key, m.packet, m.len ?? m.packet.length);
@@ -51,9 +54,18 @@ export class Udpif {
     }
   }
 
+  /** A userspace action ran: a CONTROLLER action's packet becomes a packet-in. */
+  private action(m: OvsPacketMsg): void {
+    this.counters.actionUpcalls++;
+    const u = decodeControllerUserdata(m.userdata);
+    if (!u) return;
+    const pin: PacketIn = { ...u, inPort: m.key.inPort, packet: m.packet.subarray(0, Math.min(u.maxLen, m.packet.length)), totalLen: m.len ?? m.packet.length };
+    this.emit('packet-in', pin);
+  }
+
   /** Translate, install, execute. */
   private miss(key: FlowKey, packet: Buffer, len: number): void {
-    const x = xlate(this.ctx, key);
+    const x = xlate(this.ctx, key, { credit: { packets: 1n, bytes: BigInt(len) } });
     if (this.enabled) {
       const mask = x.wc;
       const ufid = randomBytes(16);
@@ -84,7 +96,7 @@ export class Udpif {
       if (!affects(f)) continue;
       const got = this.dpif.flowGet(f.ufid);
       if (!got) { this.flows.delete(f.ufid.toString('hex')); continue; }
-      const x = xlate(this.ctx, f.key, false);
+      const x = xlate(this.ctx, f.key, { learn: false });
       const same = x.wc.equals(f.mask) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
       if (same) continue;
       this.dpif.flowDel(f.ufid);
