@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PortHook } from '../dpif/dpif';
 
-export interface PortRecord { ofport: number; hook: PortHook | 'auto' }
+export interface PortRecord { ofport: number; hook: PortHook | 'auto'; tag?: number; trunks?: number[] }
 export interface BridgeRecord { ports: Record<string, PortRecord> }
 export interface Config { uuid?: string; bridges: Record<string, BridgeRecord> }
 

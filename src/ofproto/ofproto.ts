@@ -6,12 +6,16 @@
  */
 import { EventEmitter } from 'events';
 import { DpifXdp, DpifXdpOptions } from '../dpif/dpif-xdp';
+import { MAX_METERS } from '../dpif/xvs-abi';
 import { DpifPort, PortHook } from '../dpif/dpif';
 import { FlowKey } from '../dpif/flow-key';
 import { RtNetlink } from '../netlink';
 import { Match } from './match';
 import { OfTables, RemovedReason } from './tables';
-import { Rule } from './ofp-actions';
+import { Rule, Meter, OfpAction } from './ofp-actions';
+import { OfpError, OFPET, OFPMMFC } from './ofp-errors';
+import { MeterStats } from '../dpif/dpif';
+import { flowExtract } from '../dpif/flow-extract';
 import { MacLearning } from './mac-learning';
 import { Udpif } from './udpif';
 import { XlateContext, XPort, xlate, XlateResult, XlateOptions } from './xlate';
@@ -37,6 +41,8 @@ export class Bridge extends EventEmitter {
   readonly ctx: XlateContext;
   private readonly portsByName = new Map<string, PortConfig & { live: boolean; ifindex: number }>();
   private revalidatePending = false;
+  /** OpenFlow meter id -> datapath meter id (the datapath has MAX_METERS slots). */
+  private readonly dpMeters = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
   private unsubscribeLinks?: () => void;
 
@@ -48,6 +54,7 @@ export class Bridge extends EventEmitter {
       tables: this.tables,
       macs: this.macs,
       ports: () => this.xports(),
+      dpMeter: (id) => this.dpMeters.get(id),
     };
     this.udpif = new Udpif(dpif, this.ctx);
     this.udpif.on('packet-in', (p: PacketIn) => this.emit('packet-in', p));
@@ -56,6 +63,8 @@ export class Bridge extends EventEmitter {
     // Table changes revalidate once per burst of flow_mods; sync() forces it (barrier).
     this.tables.on('changed', () => this.scheduleRevalidation());
     this.tables.on('removed', (r: Rule, reason: RemovedReason) => this.emit('flow-removed', r, reason));
+    this.tables.on('meter', (m: Meter) => this.meterSet(m));
+    this.tables.on('meter-deleted', (id: number) => this.meterDel(id));
     this.timer = setInterval(() => this.expireRules(), 1000).unref();
     this.unsubscribeLinks = rtnl.onLinkChange((ev) => this.linkChanged(ev.link.index, ev.type === 'new' && ev.link.operUp),
       (e) => log.rateLimited('WARN', 'links', `${name}: link monitor: ${e.message}`));
@@ -102,6 +111,43 @@ export class Bridge extends EventEmitter {
       this.emit('port-status', p);
       this.scheduleRevalidation();         // fast-failover groups depend on liveness
     }
+  }
+
+  /** Meters are enforced in the datapath: one drop band, as OVS's dpif meters. */
+  private meterSet(m: Meter): void {
+    let dpId = this.dpMeters.get(m.id);
+    if (dpId === undefined) {
+      const used = new Set(this.dpMeters.values());
+      dpId = 0;
+      while (used.has(dpId)) dpId++;
+      if (dpId >= MAX_METERS) throw new OfpError(OFPET.METER_MOD_FAILED, OFPMMFC.OUT_OF_METERS, `the datapath has ${MAX_METERS} meters`);
+    }
+    const band = m.bands[0];
+    this.dpif.meterSet(dpId, { kbps: m.flags.kbps, rate: band.rate, burst: m.flags.burst ? band.burst : 0 });
+    this.dpMeters.set(m.id, dpId);
+  }
+
+  private meterDel(id: number): void {
+    const dpId = this.dpMeters.get(id);
+    if (dpId === undefined) return;
+    this.dpif.meterDel(dpId);
+    this.dpMeters.delete(id);
+  }
+
+  meterStats(id: number): MeterStats | undefined {
+    const dpId = this.dpMeters.get(id);
+    return dpId === undefined ? undefined : this.dpif.meterStats(dpId);
+  }
+
+  /**
+   * PACKET_OUT: runs `actions` (output:TABLE runs the tables) on `packet` as
+   * if it arrived on `inPort` (OFPP_CONTROLLER when from nowhere).
+   */
+  packetOut(packet: Buffer, inPort: number, actions: OfpAction[]): XlateResult {
+    const key = flowExtract(packet, inPort);
+    const x = xlate(this.ctx, key, { actions, learn: false });
+    if (x.actions.length) this.dpif.execute(packet, key, x.actions);
+    return x;
   }
 
   /** ofproto/trace: translates without learning or installing anything. */

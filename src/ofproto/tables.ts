@@ -242,8 +242,8 @@ export class OfTables extends EventEmitter {
     if (!(m.bands[0].rate > 0)) throw new OfpError(OFPET.METER_MOD_FAILED, OFPMMFC.BAD_RATE, 'meter rate must be positive');
     if (m.flags.kbps === m.flags.pktps) throw new OfpError(OFPET.METER_MOD_FAILED, OFPMMFC.BAD_FLAGS, 'a meter is either kbps or pktps');
     const meter: Meter = { ...m, created: this.meters.get(m.id)?.created ?? Date.now() };
+    this.emit('meter', meter);           // the datapath may refuse (out of meters): then nothing changed
     this.meters.set(m.id, meter);
-    this.emit('meter', meter);
     this.bump();
     return meter;
   }

@@ -169,7 +169,7 @@ class Xlator {
       case 'meter': {
         const id = this.ctx.dpMeter?.(a.meterId);
         if (id === undefined) { this.note(`meter ${a.meterId} is not in the datapath: not enforced`); break; }
-        this.odp.push({ type: 'meter', id } as unknown as OdpAction);   // OdpAction gains 'meter' with datapath meters
+        this.odp.push({ type: 'meter', id });
         break;
       }
       case 'clear_actions': this.actionSet = []; break;
@@ -179,7 +179,7 @@ class Xlator {
         mfSet(this.flow, F.metadata, (md & ~a.mask) | (a.value & a.mask));
         break;
       }
-      case 'goto_table': this.table(a.table, false); break;
+      case 'goto_table': this.depth--; this.table(a.table, false); this.depth++; break;   // a continuation, traced at the same level
     }
   }
 
@@ -263,7 +263,10 @@ class Xlator {
   private output(port: number, maxLen: number, rule?: Rule): void {
     const inPort = this.inPort;
     switch (port) {
-      case OFPP.IN_PORT: this.emitOutput(inPort); return;
+      case OFPP.IN_PORT:
+        if (!this.port(inPort)) { this.note('output:IN_PORT: the packet did not come from a port'); return; }
+        this.emitOutput(inPort);
+        return;
       case OFPP.TABLE:
         if (!this.opts.actions) { this.note('output:TABLE is only valid in a packet-out'); return; }
         this.table(0, false);
