@@ -7,6 +7,11 @@ import { Bridge } from '../ofproto/ofproto';
 import { PortHook } from '../dpif/dpif';
 import { ConfigStore, Config } from './config-store';
 import { formatDumpedFlow } from '../dpif/odp-util';
+import { FlowKey, KEY_SIZE } from '../dpif/flow-key';
+import { flowExtract } from '../dpif/flow-extract';
+import { parseFlow } from '../ofproto/ofp-parse';
+import { formatFlowStats } from '../ofproto/ofp-print';
+import { formatTrace } from '../ofproto/trace-format';
 import { randomUUID } from 'crypto';
 import { Vlog } from '../lib/vlog';
 
@@ -31,7 +36,7 @@ export class Vswitchd {
         const b = await Bridge.create(br);
         this.bridges.set(br, b);
         for (const [iface, p] of Object.entries(rec.ports)) {
-          await b.addPort(iface, { ofport: p.ofport, hook: p.hook }).catch((e: Error) =>
+          await b.addPort(iface, { ofport: p.ofport, hook: p.hook, tag: p.tag, trunks: p.trunks }).catch((e: Error) =>
             log.warn(`${br}: could not add port ${iface}: ${e.message}`));
         }
       } catch (e) {
@@ -103,13 +108,28 @@ export class Vswitchd {
       case 'list-br': return [...this.bridges.keys()].sort().map((b) => b + '\n').join('');
       case 'br-exists': if (!this.bridges.has(rest[0] ?? '')) throw new Error(`no bridge named ${rest[0]}`); return '';
       case 'add-port': {
-        const [br, iface] = rest;
+        const [br, iface, ...cols] = rest;
         if (!br || !iface) throw new Error("'add-port' command requires at least 2 arguments");
         const b = this.bridge(br);
         if (b.port(iface)) { if (flags.has('--may-exist')) return ''; }
-        const opts = this.interfaceSettings(iface, extra);
+        // `add-port br0 p0 tag=10` sets Port columns, `-- set Interface|Port p0 ...` either table's.
+        const vlans = portColumns(cols, {});
+        const opts = { ...this.interfaceSettings(iface, extra, vlans), ...vlans };
         const pc = await b.addPort(iface, opts);
-        this.config.bridges[br].ports[iface] = { ofport: pc.ofport, hook: pc.hook };
+        this.config.bridges[br].ports[iface] = { ofport: pc.ofport, hook: pc.hook, tag: pc.tag, trunks: pc.trunks };
+        this.save();
+        return '';
+      }
+      case 'set': case 'clear': {
+        // set Port P tag=10 trunks=10,20 / clear Port P tag trunks (the Port columns we have)
+        const [table, rec, ...cols] = rest;
+        if (!/^port$/i.test(table ?? '')) throw new Error(`table "${table ?? ''}" is not supported (supported: Port)`);
+        const b = [...this.bridges.values()].find((x) => x.port(rec ?? ''));
+        if (!b) throw new Error(`no row "${rec ?? ''}" in table Port`);
+        const cur = b.port(rec)!;
+        const next = verb === 'set' ? portColumns(cols, { tag: cur.tag, trunks: cur.trunks }) : clearColumns(cols, { tag: cur.tag, trunks: cur.trunks });
+        b.setPortVlans(rec, next.tag, next.trunks);
+        Object.assign(this.config.bridges[b.name].ports[rec], { tag: next.tag, trunks: next.trunks });
         this.save();
         return '';
       }
@@ -136,14 +156,15 @@ export class Vswitchd {
     }
   }
 
-  /** `-- set Interface IFACE ofport_request=N options:dp-hook=tc` after add-port. */
-  private interfaceSettings(iface: string, extra: string[]): { ofport?: number; hook?: PortHook | 'auto' } {
+  /** `-- set Interface IFACE ofport_request=N options:dp-hook=tc` (or `-- set Port IFACE tag=N`) after add-port. */
+  private interfaceSettings(iface: string, extra: string[], vlans: PortVlans): { ofport?: number; hook?: PortHook | 'auto' } {
     const out: { ofport?: number; hook?: PortHook | 'auto' } = {};
     if (!extra.length) return out;
     const [verb, table, rec, ...sets] = extra;
-    if (verb !== 'set' || !/^interface$/i.test(table ?? '') || rec !== iface) {
-      throw new Error(`only "-- set Interface ${iface} COLUMN=VALUE..." may follow add-port`);
+    if (verb !== 'set' || !/^(interface|port)$/i.test(table ?? '') || rec !== iface) {
+      throw new Error(`only "-- set Interface|Port ${iface} COLUMN=VALUE..." may follow add-port`);
     }
+    if (/^port$/i.test(table)) { Object.assign(vlans, portColumns(sets, vlans)); return out; }
     for (const s of sets) {
       const m = /^([a-z_]+(?::[a-z-]+)?)=(.*)$/.exec(s);
       if (!m) throw new Error(`"${s}": expected COLUMN=VALUE`);
@@ -166,7 +187,10 @@ export class Vswitchd {
       lines.push(`    Bridge ${b.name}`, '        datapath_type: xdp');
       const dp = new Map(b.dpPorts().map((p) => [p.name, p]));
       for (const p of [...b.ports()].sort((x, y) => x.name.localeCompare(y.name))) {
-        lines.push(`        Port ${p.name}`, `            Interface ${p.name}`);
+        lines.push(`        Port ${p.name}`);
+        if (p.tag !== undefined) lines.push(`            tag: ${p.tag}`);
+        if (p.trunks?.length) lines.push(`            trunks: [${p.trunks.join(', ')}]`);
+        lines.push(`            Interface ${p.name}`);
         const d = dp.get(p.name);
         if (d) lines.push(`                options: {dp-hook=${d.hook}}`);
       }
@@ -195,6 +219,13 @@ export class Vswitchd {
         }, pn, verbose) + '\n').join('');
       }).join('');
     },
+    'ofproto/trace': (args) => this.trace(args),
+    'bridge/dump-flows': (args) => {
+      const b = this.bridge(args[0]);
+      const now = Date.now();
+      const rules = [...b.tables.rules()].sort((x, y) => x.tableId - y.tableId || y.priority - x.priority || x.id - y.id);
+      return rules.map((r) => formatFlowStats(r, now, { version: 'OpenFlow13' }) + '\n').join('');
+    },
     'dpctl/del-flows': (args) => { for (const b of this.targets(args)) b.udpif.flush(); return ''; },
     'fdb/show': (args) => {
       const b = this.bridge(args[0]);
@@ -215,6 +246,22 @@ export class Vswitchd {
         `  execute       : ${x.executeErrors} errors, ${x.upcallTruncated} truncated, ${x.checksumsCompleted} partial checksums completed\n`;
     }).join(''),
   };
+
+  /**
+   * ofproto/trace [BRIDGE] FLOW [PACKET]: FLOW in ovs-ofctl syntax; with a
+   * packet in hex, the flow comes from the packet and FLOW gives in_port.
+   */
+  private trace(args: string[]): string {
+    const words = args.filter((a) => a !== '-generate');
+    const hexPkt = words.length > 1 && /^([0-9a-fA-F]{2}){14,}$/.test(words[words.length - 1]) ? words.pop() : undefined;
+    if (words.length === 1 && this.bridges.size === 1) words.unshift([...this.bridges.keys()][0]);
+    if (words.length !== 2) throw new Error('usage: ofproto/trace BRIDGE FLOW [PACKET]   (FLOW as for ovs-ofctl, e.g. in_port=1,udp,udp_dst=53)');
+    const b = this.bridge(words[0]);
+    const portNames = new Map(b.ports().map((p) => [p.name, p.ofport]));
+    const flow = parseFlow(words[1], { portNames });
+    const key = hexPkt ? flowExtract(Buffer.from(hexPkt, 'hex'), flow.readUInt32LE(0)) : new FlowKey(flow.subarray(0, KEY_SIZE));
+    return formatTrace(b.name, key, b.trace(key));
+  }
 
   /** Datapaths named in args (`xdp@br0` or `br0`), or all of them. */
   private targets(args: string[]): Bridge[] {
@@ -246,3 +293,34 @@ function uuidFromBytes(b: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+interface PortVlans { tag?: number; trunks?: number[] }
+
+/** Port columns as ovs-vsctl writes them: tag=10, trunks=10,20 or trunks=[10,20]. */
+function portColumns(cols: string[], base: PortVlans): PortVlans {
+  const out = { ...base };
+  for (const c of cols) {
+    const m = /^(tag|trunks)=(.*)$/.exec(c);
+    if (!m) throw new Error(`"${c}": Port column not supported (supported: tag=VLAN, trunks=VLAN,...)`);
+    const vlan = (v: string): number => {
+      const n = Number(v.trim());
+      if (!/^\s*\d+\s*$/.test(v) || n > 4095) throw new Error(`"${c}": ${v.trim() || '(empty)'} is not a VLAN (0-4095)`);
+      return n;
+    };
+    if (m[1] === 'tag') out.tag = vlan(m[2]);
+    else {
+      const body = m[2].replace(/^\[|\]$/g, '').trim();
+      out.trunks = body ? body.split(/[\s,]+/).map(vlan) : [];
+    }
+  }
+  return out;
+}
+
+function clearColumns(cols: string[], base: PortVlans): PortVlans {
+  const out = { ...base };
+  for (const c of cols) {
+    if (c === 'tag') out.tag = undefined;
+    else if (c === 'trunks') out.trunks = undefined;
+    else throw new Error(`"${c}": Port column not supported (supported: tag, trunks)`);
+  }
+  return out;
+}
