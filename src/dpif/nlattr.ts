@@ -42,10 +42,12 @@ export class NlWriter {
     return at + 4;
   }
 
-  bytes(type: number, data: Buffer): void { data.copy(this.buf, this.attr(type, data.length)); }
-  u32(type: number, v: number): void { this.buf.writeUInt32LE(v >>> 0, this.attr(type, 4)); }
-  u64(type: number, v: bigint): void { this.buf.writeBigUInt64LE(v, this.attr(type, 8)); }
-  be16(type: number, v: number): void { this.buf.writeUInt16BE(v & 0xffff, this.attr(type, 2)); }
+  // attr() first: it may grow (replace) this.buf, and `this.buf.write(.., this.attr())`
+  // would evaluate the old buffer before the call.
+  bytes(type: number, data: Buffer): void { const at = this.attr(type, data.length); data.copy(this.buf, at); }
+  u32(type: number, v: number): void { const at = this.attr(type, 4); this.buf.writeUInt32LE(v >>> 0, at); }
+  u64(type: number, v: bigint): void { const at = this.attr(type, 8); this.buf.writeBigUInt64LE(v, at); }
+  be16(type: number, v: number): void { const at = this.attr(type, 2); this.buf.writeUInt16BE(v & 0xffff, at); }
   flag(type: number): void { this.attr(type, 0); }
 
   /** Opens a nested attribute; close it with end(). */
