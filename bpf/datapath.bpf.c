@@ -17,6 +17,10 @@
  * the perf ring and drops the packet: userspace installs the megaflow and
  * re-executes the packet itself.
  *
+ * Meters (OVS's drop band): a token bucket per meter under bpf_spin_lock;
+ * xvs_meter_run lets the daemon charge the same buckets for the packets it
+ * executes itself (BPF_PROG_RUN), so both paths share one rate.
+ *
  * Limits: XDP redirects a frame once, so the first OUTPUT (or a broadcast
  * FLOOD) ends the action list there; userspace only installs XDP flows that
  * fit. A USERSPACE action, and FLOOD wherever the kernel cannot do it, hands
@@ -31,6 +35,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -147,6 +152,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xvs_scratch);
 } scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XVS_MAX_METERS);
+	__type(key, __u32);
+	__type(value, struct xvs_meter);
+} meters SEC(".maps");
 
 /* ---- hook-specific accessors (hook is a constant after inlining) ---------- */
 
@@ -335,6 +347,54 @@ static __always_inline void xvs_flow_used(__u32 flow_id, __u32 len, __be16 tcp_f
 	fs->tcp_flags |= bpf_ntohs(tcp_flags);
 }
 
+/* ---- meters ------------------------------------------------------------------ */
+
+#define XVS_METER_PKT_COST  1000000000ULL   /* pps: 1e9 units per packet */
+#define XVS_METER_BIT_COST  1000000ULL      /* kbps: 1e6 units per bit */
+
+/*
+ * Charges a packet of len bytes to meter id; 1 when the band drops it. No
+ * such meter: the packet passes, as in OVS (both datapaths). The lock makes
+ * refill + charge + stats one step across CPUs; nothing inside calls a helper.
+ */
+__noinline int xvs_meter_charge(__u32 id, __u32 len)
+{
+	struct xvs_meter *m = bpf_map_lookup_elem(&meters, &id);
+	__u64 now = xvs_now(), delta, cost;
+	int drop = 0;
+
+	if (!m)
+		return 0;
+	cost = (__u64)len * 8 * XVS_METER_BIT_COST;
+	bpf_spin_lock(&m->lock);
+	if (!(m->flags & XVS_METER_F_VALID)) {
+		bpf_spin_unlock(&m->lock);
+		return 0;
+	}
+	/* a clock read before another CPU's refill counts as no time */
+	delta = now - m->last_ns;
+	if ((__s64)delta > 0) {
+		m->last_ns = now;
+		if (delta >= m->max_delta_ns)
+			m->bucket = m->bucket_max;
+		else if ((m->bucket += delta * m->rate) > m->bucket_max)
+			m->bucket = m->bucket_max;
+	}
+	if (!(m->flags & XVS_METER_F_KBPS))
+		cost = XVS_METER_PKT_COST;
+	m->packets++;
+	m->bytes += len;
+	if (m->bucket >= cost) {
+		m->bucket -= cost;
+	} else {
+		m->dropped++;
+		m->dropped_bytes += len;
+		drop = 1;
+	}
+	bpf_spin_unlock(&m->lock);
+	return drop;
+}
+
 /* ---- upcall ----------------------------------------------------------------- */
 
 /*
@@ -409,14 +469,29 @@ static __always_inline struct iphdr *xvs_ipv4(void *ctx, const int hook, struct 
 	return ip;
 }
 
+/* The IPv6 header the key was extracted from, or NULL. */
+static __always_inline struct ipv6hdr *xvs_ipv6(void *ctx, const int hook, struct xvs_scratch *s, __u32 *l3)
+{
+	void *data = xvs_data(ctx, hook);
+	struct ipv6hdr *ip6;
+
+	*l3 = s->lay.l3_off;
+	if (s->up.key.eth_type != bpf_htons(ETH_P_IPV6) || !*l3 || *l3 > XVS_MAX_HDR_OFF)
+		return NULL;
+	ip6 = data + *l3;
+	if ((void *)(ip6 + 1) > xvs_data_end(ctx, hook))
+		return NULL;
+	return ip6;
+}
+
 /*
- * The TCP/UDP header the key was extracted from, or NULL; *csum_off is
- * where its checksum sits.
+ * The TCP/UDP (and with icmp6, ICMPv6) header the key was extracted from, or
+ * NULL; *csum_off is where its checksum sits.
  * The bounds check sits next to the pointer it guards so the compiler
  * cannot fold it into something the verifier does not follow.
  */
 static __always_inline void *xvs_l4(void *ctx, const int hook, struct xvs_scratch *s,
-				    __u32 *l4, __u32 *csum_off)
+				    __u32 *l4, __u32 *csum_off, const int icmp6)
 {
 	__u32 off = s->lay.l4_off;
 	void *p;
@@ -432,6 +507,10 @@ static __always_inline void *xvs_l4(void *ctx, const int hook, struct xvs_scratc
 		if (p + 8 > xvs_data_end(ctx, hook))
 			return NULL;
 		*csum_off = 6;
+	} else if (icmp6 && s->up.key.nw_proto == IPPROTO_ICMPV6) {
+		if (p + 4 > xvs_data_end(ctx, hook))
+			return NULL;
+		*csum_off = 2;
 	} else {
 		return NULL;
 	}
@@ -469,7 +548,7 @@ static __always_inline void xvs_set_ipv4_addr(void *ctx, const int hook, struct 
 	if (hook == XVS_HOOK_XDP) {
 		xvs_csum_replace4(&ip->check, from, to);
 		*(__be32 *)((void *)ip + field) = to;
-		p = xvs_l4(ctx, hook, s, &l4, &csum_off);
+		p = xvs_l4(ctx, hook, s, &l4, &csum_off, 0);
 		if (!p)
 			return;
 		c = p + csum_off;
@@ -480,7 +559,7 @@ static __always_inline void xvs_set_ipv4_addr(void *ctx, const int hook, struct 
 			*c = XVS_CSUM_MANGLED_0;
 	} else {
 		/* helpers keep CHECKSUM_PARTIAL / CHECKSUM_COMPLETE skbs right */
-		if (xvs_l4(ctx, hook, s, &l4, &csum_off))
+		if (xvs_l4(ctx, hook, s, &l4, &csum_off, 0))
 			bpf_l4_csum_replace(ctx, l4 + csum_off, from, to,
 					    BPF_F_PSEUDO_HDR | sizeof(to) | (udp ? BPF_F_MARK_MANGLED_0 : 0));
 		bpf_l3_csum_replace(ctx, l3 + offsetof(struct iphdr, check), from, to, sizeof(to));
@@ -521,7 +600,7 @@ static __always_inline void xvs_set_tp(void *ctx, const int hook, struct xvs_scr
 	__be16 from, to = *(const __be16 *)a->data;
 	int udp = s->up.key.nw_proto == IPPROTO_UDP;
 	__u32 l4 = 0, csum_off = 0;
-	void *p = xvs_l4(ctx, hook, s, &l4, &csum_off);
+	void *p = xvs_l4(ctx, hook, s, &l4, &csum_off, 0);
 
 	if (!p)
 		return;
@@ -541,6 +620,79 @@ static __always_inline void xvs_set_tp(void *ctx, const int hook, struct xvs_scr
 				    sizeof(to) | (udp ? BPF_F_MARK_MANGLED_0 : 0));
 		bpf_skb_store_bytes(ctx, l4 + field, &to, sizeof(to), 0);
 	}
+}
+
+/*
+ * SET_IPV6_ADDR: 8 bytes of an address (an action carries 8), the
+ * TCP/UDP/ICMPv6 checksum fixed over the pseudo-header. Offsets, masks and
+ * values come from the action, not from per-type constants: one verifier
+ * path for every IPv6 field.
+ */
+static __always_inline void xvs_set_ipv6_addr(void *ctx, const int hook, struct xvs_scratch *s,
+					      const struct xvs_action *a)
+{
+	int udp = s->up.key.nw_proto == IPPROTO_UDP;
+	__u32 l3, l4 = 0, csum_off = 0, off = a->arg & 0x38;
+	struct ipv6hdr *ip6 = xvs_ipv6(ctx, hook, s, &l3);
+	const __be32 *to = (const __be32 *)a->data;
+	__be32 from[2], *w;
+	int fix_l4;
+
+	if (!ip6 || off < offsetof(struct ipv6hdr, saddr) || off > offsetof(struct ipv6hdr, daddr) + 8)
+		return;
+	w = (void *)ip6 + off;
+	if ((void *)(w + 2) > xvs_data_end(ctx, hook))   /* a variable offset drops the range */
+		return;
+	from[0] = w[0];
+	from[1] = w[1];
+	fix_l4 = !(off >= offsetof(struct ipv6hdr, daddr) && (s->lay.flags & XVS_LAY_F_RH));
+
+	if (hook == XVS_HOOK_XDP) {
+		__sum16 *c;
+		void *p;
+
+		w[0] = to[0];
+		w[1] = to[1];
+		p = fix_l4 ? xvs_l4(ctx, hook, s, &l4, &csum_off, 1) : NULL;
+		if (!p)
+			return;
+		c = p + csum_off;
+		if (udp && !*c)
+			return;   /* UDP checksum 0 (invalid over IPv6, but leave it as it came) */
+		xvs_csum_replace4(c, from[0], to[0]);
+		xvs_csum_replace4(c, from[1], to[1]);
+		if (udp && !*c)
+			*c = XVS_CSUM_MANGLED_0;
+	} else {
+		if (fix_l4 && xvs_l4(ctx, hook, s, &l4, &csum_off, 1))
+			bpf_l4_csum_replace(ctx, l4 + csum_off, 0, bpf_csum_diff(from, 8, (__be32 *)to, 8, 0),
+					    BPF_F_PSEUDO_HDR | (udp ? BPF_F_MARK_MANGLED_0 : 0));
+		/* RECOMPUTE_CSUM: a CHECKSUM_COMPLETE skb's csum covers these bytes and
+		 * the helper above took the pseudo-header change out of it (IPv4 has
+		 * the header checksum to balance that; IPv6 does not) */
+		bpf_skb_store_bytes(ctx, l3 + off, to, 8, BPF_F_RECOMPUTE_CSUM);
+	}
+}
+
+/* SET_IPV6_MASKED: traffic class, flow label or hop limit (no checksum covers them). */
+static __always_inline void xvs_set_ipv6_masked(void *ctx, const int hook, struct xvs_scratch *s,
+						const struct xvs_action *a)
+{
+	__u32 l3, off = a->arg & 4;
+	struct ipv6hdr *ip6 = xvs_ipv6(ctx, hook, s, &l3);
+	const __be32 *v = (const __be32 *)a->data;
+	__be32 *p, w;
+
+	if (!ip6)
+		return;
+	p = (void *)ip6 + off;
+	if ((void *)(p + 1) > xvs_data_end(ctx, hook))
+		return;
+	w = (*p & ~v[1]) | (v[0] & v[1]);
+	if (hook == XVS_HOOK_XDP)
+		*p = w;
+	else
+		bpf_skb_store_bytes(ctx, l3 + off, &w, sizeof(w), BPF_F_RECOMPUTE_CSUM);
 }
 
 static __always_inline void xvs_push_vlan(void *ctx, const int hook, struct xvs_scratch *s,
@@ -716,6 +868,16 @@ static __always_inline int xvs_action(void *ctx, const int hook, struct xvs_scra
 	case XVS_ACT_POP_VLAN:
 		xvs_pop_vlan(ctx, hook, s);
 		break;
+	case XVS_ACT_METER:
+		if (xvs_meter_charge(a->arg, xvs_pkt_len(ctx, hook)))
+			return xvs_drop(hook);
+		break;
+	case XVS_ACT_SET_IPV6_ADDR:
+		xvs_set_ipv6_addr(ctx, hook, s, a);
+		break;
+	case XVS_ACT_SET_IPV6_MASKED:
+		xvs_set_ipv6_masked(ctx, hook, s, a);
+		break;
 	default:
 		break;   /* unknown action: ignored */
 	}
@@ -809,6 +971,44 @@ SEC("tc")
 int xvs_tc(struct __sk_buff *skb)
 {
 	return xvs_datapath(skb, XVS_HOOK_TC);
+}
+
+/*
+ * Never attached: the daemon runs it with BPF_PROG_RUN on a struct
+ * xvs_meter_req "packet" to charge a meter for a packet it executes itself,
+ * or to read a meter's stats consistently (under its lock).
+ */
+SEC("xdp")
+int xvs_meter_run(struct xdp_md *ctx)
+{
+	struct xvs_meter_req *r = (void *)(long)ctx->data;
+	__u64 packets, bytes, dropped, dropped_bytes;
+	struct xvs_meter *m;
+	__u32 id, valid;
+
+	if ((void *)(r + 1) > (void *)(long)ctx->data_end)
+		return XDP_ABORTED;
+	id = r->id;
+	if (r->op == XVS_METER_OP_EXEC) {
+		r->verdict = xvs_meter_charge(id, r->len);
+		return XDP_PASS;
+	}
+	m = bpf_map_lookup_elem(&meters, &id);
+	if (r->op != XVS_METER_OP_READ || !m)
+		return XDP_ABORTED;
+	bpf_spin_lock(&m->lock);
+	valid = m->flags & XVS_METER_F_VALID;
+	packets = m->packets;
+	bytes = m->bytes;
+	dropped = m->dropped;
+	dropped_bytes = m->dropped_bytes;
+	bpf_spin_unlock(&m->lock);
+	r->verdict = valid;
+	r->packets = packets;
+	r->bytes = bytes;
+	r->dropped = dropped;
+	r->dropped_bytes = dropped_bytes;
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -12,11 +12,8 @@
 #ifndef XVS_ABI_H
 #define XVS_ABI_H
 
-#ifdef __BPF__
 #include <linux/types.h>
-#else
-#include <linux/types.h>
-#endif
+#include <linux/bpf.h>      /* struct bpf_spin_lock */
 
 #define XVS_MAX_MASKS     64      /* subtables probed by the fast path */
 #define XVS_MAX_ACTIONS   16      /* actions per megaflow */
@@ -24,6 +21,7 @@
 #define XVS_EMC_ENTRIES   8192    /* exact-match cache (LRU) */
 #define XVS_MAX_PORTS     1024    /* datapath port numbers 0..1023 */
 #define XVS_UPCALL_MAX_PKT 9216   /* bytes of packet copied to userspace at most */
+#define XVS_MAX_METERS    1024    /* datapath meter ids 0..1023 */
 
 /* nw_frag (as OVS's FLOW_NW_FRAG_*) */
 #define XVS_FRAG_ANY      0x01    /* set for any IP fragment */
@@ -100,13 +98,22 @@ enum xvs_action_type {
 	XVS_ACT_SET_TP_DST = 11,   /* data[0..1] */
 	XVS_ACT_PUSH_VLAN = 12,    /* tpid field (network order) + tci in arg (host order, without 0x1000) */
 	XVS_ACT_POP_VLAN = 13,
+	XVS_ACT_METER = 14,        /* arg = meter id; the band's drop ends the list (drop) */
+	XVS_ACT_SET_IPV6_ADDR = 15,   /* data[0..7] -> IPv6 header bytes arg..arg+7 (8, 16: source;
+	                               * 24, 32: destination; an address takes two), fixes the
+	                               * TCP/UDP/ICMPv6 checksum (not for a destination behind a
+	                               * routing header with segments left, as OVS) */
+	XVS_ACT_SET_IPV6_MASKED = 16, /* IPv6 header 32-bit word at byte arg (0 or 4):
+	                               * (word & ~data[4..7]) | data[0..3], both network order
+	                               * (traffic class, flow label, hop limit) */
 };
 
 struct xvs_action {            /* 16 bytes */
 	__u8   type;               /* enum xvs_action_type */
 	__u8   pad;
 	__be16 tpid;               /* PUSH_VLAN */
-	__u32  arg;                /* OUTPUT: port; PUSH_VLAN: tci (host order); USERSPACE: userdata */
+	__u32  arg;                /* OUTPUT: port; PUSH_VLAN: tci (host order); USERSPACE: userdata;
+	                            * METER: meter id; SET_IPV6_*: byte offset in the IPv6 header */
 	__u8   data[8];            /* SET_*: new value, network order */
 };
 
@@ -182,5 +189,45 @@ struct xvs_config {
 };
 #define XVS_CFG_F_BROADCAST 0x1    /* kernel has DEVMAP broadcast (5.13+) */
 #define XVS_CFG_F_EMC       0x2    /* exact-match cache enabled */
+
+/*
+ * Datapath meter, meters[id] (array): OVS's single drop band. A token bucket
+ * in units where the rate is units per ns: kbps -> 1e-6 bit, pps -> 1e-9
+ * packet, so a packet costs len * 8e6 or 1e9 and a full bucket holds
+ * burst * 1e9 (burst in kbit or packets). Userspace writes the whole value
+ * with BPF_F_LOCK (bucket full, last_ns 0: the first packet refills it).
+ */
+#define XVS_METER_F_VALID 0x1      /* 0 = no such meter: packets pass (OVS) */
+#define XVS_METER_F_KBPS  0x2      /* rate in kbit/s, else packets/s */
+
+struct xvs_meter {                 /* 80 bytes */
+	struct bpf_spin_lock lock;
+	__u32 flags;                   /* XVS_METER_F_* */
+	__u64 rate;                    /* kbps or pps */
+	__u64 bucket_max;              /* burst * 1e9 */
+	__u64 max_delta_ns;            /* ns that fill an empty bucket: longer gaps clamp (no overflow) */
+	__u64 bucket;
+	__u64 last_ns;                 /* clock of the last refill (xvs_now) */
+	__u64 packets;                 /* every packet metered */
+	__u64 bytes;
+	__u64 dropped;                 /* packets the band dropped */
+	__u64 dropped_bytes;
+};
+
+/* The "packet" userspace hands to xvs_meter_run with BPF_PROG_RUN: the slow
+ * path charges a meter (and reads its stats) under the same lock. */
+#define XVS_METER_OP_EXEC 1        /* charge len; verdict 1 = dropped */
+#define XVS_METER_OP_READ 2        /* stats out; verdict 1 = meter exists */
+
+struct xvs_meter_req {             /* 48 bytes, in and out */
+	__u32 op;
+	__u32 id;
+	__u32 len;
+	__u32 verdict;
+	__u64 packets;
+	__u64 bytes;
+	__u64 dropped;
+	__u64 dropped_bytes;
+};
 
 #endif /* XVS_ABI_H */

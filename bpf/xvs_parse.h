@@ -46,7 +46,12 @@ struct xvs_layout {
 	__u16 l3_off;
 	__u16 l4_off;
 	__u32 launder;   /* see xvs_launder() */
+	__u32 flags;     /* XVS_LAY_F_* */
 };
+
+/* IPv6 routing header with segments left: the L4 pseudo-header holds its
+ * final address, not the IPv6 destination (no L4 fix when that changes). */
+#define XVS_LAY_F_RH  0x1
 
 struct xvs_vlan_hdr {
 	__be16 tci;
@@ -229,6 +234,8 @@ xvs_parse_ipv6(void *data, void *data_end, __u32 off, __u32 pkt_len,
 			nh = h[0];
 			l4 += (h[1] + 2) * 4;
 		} else {
+			/* routing header with segments left, branch-free (no new verifier paths) */
+			lay->flags |= (((__u32)(nh ^ IPPROTO_ROUTING) - 1) >> 31 & (0u - h[3]) >> 31) * XVS_LAY_F_RH;
 			nh = h[0];
 			l4 += (h[1] + 1) * 8;
 		}
@@ -261,6 +268,7 @@ xvs_flow_extract(void *data, void *data_end, __u32 pkt_len, __be16 skb_tpid, __u
 	xvs_key_zero(key);
 	lay->l3_off = 0;
 	lay->l4_off = 0;
+	lay->flags = 0;
 
 	if ((void *)(eth + 1) > data_end)
 		return XVS_PARSE_TRUNC;

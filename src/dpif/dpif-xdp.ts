@@ -5,10 +5,12 @@
  * ring become OVS_PACKET_CMD_MISS/ACTION messages; OVS_PACKET_CMD_EXECUTE
  * runs the actions in userspace and sends through AF_PACKET.
  */
-import { BpfObject, BpfMap, PerfRing, possibleCpus, xdpAttach, xdpDetach, tcAttachIngress, tcDetachIngress } from '../bpf';
+import {
+  BpfObject, BpfMap, PerfRing, possibleCpus, xdpAttach, xdpDetach, tcAttachIngress, tcDetachIngress, progTestRun, BPF_F_LOCK,
+} from '../bpf';
 import { RtNetlink, kernelVersion } from '../netlink';
 import { PacketSocket } from '../netdev/rawsock';
-import { Dpif, DpifPort, DpifStats, PortHook } from './dpif';
+import { Dpif, DpifPort, DpifStats, PortHook, MeterConfig, MeterStats } from './dpif';
 import { FlowKey, VLAN_PRESENT } from './flow-key';
 import {
   FlowCmd, PacketCmd, OdpAction, OvsFlowMsg, decodeFlowMsg, decodePacketMsg, encodeFlowMsg, encodePacketMsg,
@@ -18,7 +20,8 @@ import { completePartialChecksum, odpExecute } from './odp-execute';
 import {
   MAX_MASKS, MAX_FLOWS, MAX_ACTIONS, MAX_PORTS, XvsAct, XvsAction, FLOW_F_ALIVE, PORT_F_TC, CFG_F_BROADCAST, CFG_F_EMC,
   UPCALL_MISS, UPCALL_ACTION, HOOK_TC, encodeFlow, encodeFlowRef, encodeMaskOrder, encodePort, encodeConfig,
-  sumFlowStats, sumDpStats, sumU64, decodeUpcall, LAYOUT,
+  sumFlowStats, sumDpStats, sumU64, decodeUpcall, LAYOUT, MAX_METERS, METER_OP_EXEC, METER_OP_READ,
+  encodeMeter, encodeMeterReq, decodeMeterReq,
 } from './xvs-abi';
 import { bpfObjectPath } from '../lib/paths';
 import { execFile } from 'child_process';
@@ -41,6 +44,7 @@ interface FlowRec {
   gen: number;
   actions: OdpAction[];
   slow: boolean;         // actions run in userspace on every packet
+  slowSkip: number;      // leading meter actions the fast path already ran before the upcall
   base: { packets: bigint; bytes: bigint; usedNs: bigint; tcpFlags: number };  // carried across modify
 }
 
@@ -98,7 +102,7 @@ export class DpifXdp extends Dpif {
     super();
     this.dpIfindex = 0;
     const names = ['emc', 'megaflows', 'masks', 'mask_order', 'mask_hits', 'flows', 'flow_stats', 'dp_stats',
-      'ports', 'port_of_ifindex', 'tx_ports', 'upcalls', 'config'];
+      'ports', 'port_of_ifindex', 'tx_ports', 'upcalls', 'config', 'meters'];
     this.maps = Object.fromEntries(names.map((n) => [n, obj.map(n)]));
     this.gens = new Uint32Array(opts.maxFlows);
     for (let i = 0; i < opts.maxFlows; i++) this.freeIds.push(i);
@@ -327,7 +331,9 @@ export class DpifXdp extends Dpif {
       this.forget(old, false);
       this.killSlot(old.flowId);
     }
-    const rec: FlowRec = { ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: m.actions, slow: compiled.slow, base };
+    const rec: FlowRec = {
+      ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: m.actions, slow: compiled.slow, slowSkip: compiled.skip, base,
+    };
     this.flowsByUfid.set(rec.ufid.toString('hex'), rec);
     this.flowsById.set(flowId, rec);
     this.flowsByMaskedKey.set(mask.hex() + key.hex(), rec);
@@ -460,8 +466,10 @@ export class DpifXdp extends Dpif {
     this.publishOrder();
   }
 
-  /** The fast-path program's fd, for BPF_PROG_RUN in tests and benchmarks. */
-  programFd(hook: 'xdp' | 'tc'): number { return this.obj.program(hook === 'xdp' ? 'xvs_xdp' : 'xvs_tc').fd; }
+  /** A program's fd (the hooks, or the meter runner), for BPF_PROG_RUN in tests and benchmarks. */
+  programFd(hook: 'xdp' | 'tc' | 'meter'): number {
+    return this.obj.program(hook === 'xdp' ? 'xvs_xdp' : hook === 'tc' ? 'xvs_tc' : 'xvs_meter_run').fd;
+  }
 
   /** Subtable ids in probe order (for tests and dpctl). */
   probeOrder(): number[] { return [...this.maskOrder]; }
@@ -471,14 +479,19 @@ export class DpifXdp extends Dpif {
   /**
    * Turns datapath actions into the fast path's action list for a flow whose
    * in_port is known. What the hook cannot do becomes a USERSPACE action whose
-   * userdata names the flow, and the actions then run here (slow path).
+   * userdata names the flow, and the actions then run here (slow path);
+   * meters leading such a list still run in the fast path, so a meter in
+   * front of a controller action limits the upcalls themselves.
    */
-  private compile(key: FlowKey, actions: OdpAction[], flowId: number): { actions: XvsAction[]; slow: boolean } {
+  private compile(key: FlowKey, actions: OdpAction[], flowId: number): { actions: XvsAction[]; slow: boolean; skip: number } {
     const port = this.portMap.get(key.inPort);
     const tc = port?.hook === 'tc';
     const out: XvsAction[] = [];
     const outputs = actions.filter((a) => a.type === 'output').map((a) => (a as { port: number }).port);
     let slow = actions.some((a) => a.type === 'userspace');
+    // The first consuming output ends the list in BPF: a meter behind it would never be charged.
+    const lastOutput = actions.map((a) => a.type === 'output').lastIndexOf(true);
+    if (lastOutput >= 0 && actions.some((a, i) => a.type === 'meter' && i > lastOutput)) slow = true;
     if (!slow && !tc && outputs.length > 1) {
       // XDP redirects a frame once. Flood (every port but the ingress, nothing
       // changed in between) maps onto DEVMAP broadcast; anything else is slow path.
@@ -489,34 +502,99 @@ export class DpifXdp extends Dpif {
         outputs.length === others.length && [...outputs].sort((a, b) => a - b).every((p, i) => p === others[i]);
       if (!isFlood) slow = true;
       else {
-        for (const a of actions.slice(0, firstOutput)) out.push(this.compileOne(a));
+        for (const a of actions.slice(0, firstOutput)) out.push(...this.compileOne(a));
         out.push({ type: XvsAct.FLOOD });
-        return { actions: out, slow: false };
+        if (out.length <= MAX_ACTIONS) return { actions: out, slow: false, skip: 0 };
+        slow = true;
+        out.length = 0;
       }
     }
     if (!slow) {
-      for (const a of actions) out.push(this.compileOne(a));
+      for (const a of actions) out.push(...this.compileOne(a));
       if (out.length > MAX_ACTIONS) slow = true;
     }
-    if (slow) return { actions: [{ type: XvsAct.USERSPACE, arg: flowId }], slow: true };
-    return { actions: out, slow: false };
+    if (!slow) return { actions: out, slow: false, skip: 0 };
+    let skip = actions.findIndex((a) => a.type !== 'meter');
+    if (skip < 0 || skip >= MAX_ACTIONS) skip = 0;
+    const meters = actions.slice(0, skip).flatMap((a) => this.compileOne(a));
+    return { actions: [...meters, { type: XvsAct.USERSPACE, arg: flowId }], slow: true, skip };
   }
 
-  private compileOne(a: OdpAction): XvsAction {
+  private compileOne(a: OdpAction): XvsAction[] {
     switch (a.type) {
-      case 'output': return { type: XvsAct.OUTPUT, arg: a.port };
-      case 'push_vlan': return { type: XvsAct.PUSH_VLAN, tpid: a.tpid, arg: a.tci & ~VLAN_PRESENT & 0xffff };
-      case 'pop_vlan': return { type: XvsAct.POP_VLAN };
-      case 'userspace': return { type: XvsAct.USERSPACE };
+      case 'output': return [{ type: XvsAct.OUTPUT, arg: a.port }];
+      case 'push_vlan': return [{ type: XvsAct.PUSH_VLAN, tpid: a.tpid, arg: a.tci & ~VLAN_PRESENT & 0xffff }];
+      case 'pop_vlan': return [{ type: XvsAct.POP_VLAN }];
+      case 'userspace': return [{ type: XvsAct.USERSPACE }];
+      case 'meter': return [{ type: XvsAct.METER, arg: a.id >>> 0 }];
       case 'set': {
-        const t = {
-          eth_src: XvsAct.SET_ETH_SRC, eth_dst: XvsAct.SET_ETH_DST, ipv4_src: XvsAct.SET_IPV4_SRC,
-          ipv4_dst: XvsAct.SET_IPV4_DST, ipv4_tos: XvsAct.SET_IPV4_TOS, ipv4_ttl: XvsAct.SET_IPV4_TTL,
-          tcp_src: XvsAct.SET_TP_SRC, tcp_dst: XvsAct.SET_TP_DST, udp_src: XvsAct.SET_TP_SRC, udp_dst: XvsAct.SET_TP_DST,
-        }[a.field];
-        return { type: t, data: a.value };
+        const v = a.value;
+        // IPv6: an address is two 8-byte actions; the other fields are masked header words
+        const word = (off: number, val: number, mask: number): XvsAction[] => {
+          const data = Buffer.alloc(8);
+          data.writeUInt32BE((val & mask) >>> 0, 0); data.writeUInt32BE(mask >>> 0, 4);
+          return [{ type: XvsAct.SET_IPV6_MASKED, arg: off, data }];
+        };
+        switch (a.field) {
+          case 'ipv6_src': case 'ipv6_dst': {
+            const base = a.field === 'ipv6_src' ? 8 : 24;
+            return [0, 8].map((h) => ({ type: XvsAct.SET_IPV6_ADDR, arg: base + h, data: Buffer.from(v.subarray(h, h + 8)) }));
+          }
+          case 'ipv6_tclass': return word(0, v[0] << 20, 0x0ff00000);
+          case 'ipv6_label': return word(0, v.readUInt32BE(0), 0x000fffff);
+          case 'ipv6_hlimit': return word(4, v[0], 0xff);
+          default: {
+            const t = {
+              eth_src: XvsAct.SET_ETH_SRC, eth_dst: XvsAct.SET_ETH_DST, ipv4_src: XvsAct.SET_IPV4_SRC,
+              ipv4_dst: XvsAct.SET_IPV4_DST, ipv4_tos: XvsAct.SET_IPV4_TOS, ipv4_ttl: XvsAct.SET_IPV4_TTL,
+              tcp_src: XvsAct.SET_TP_SRC, tcp_dst: XvsAct.SET_TP_DST, udp_src: XvsAct.SET_TP_SRC, udp_dst: XvsAct.SET_TP_DST,
+            }[a.field];
+            return [{ type: t, data: v }];
+          }
+        }
       }
     }
+  }
+
+  /* ---- meters --------------------------------------------------------------- */
+
+  private meterId(id: number): Buffer {
+    if (!Number.isInteger(id) || id < 0 || id >= MAX_METERS) throw new RangeError(`meter id ${id} out of range 0..${MAX_METERS - 1}`);
+    return u32(id);
+  }
+
+  /** Creates or replaces meter `id`: full bucket, zero stats (as both OVS datapaths). */
+  override meterSet(id: number, m: MeterConfig): void {
+    this.maps.meters.update(this.meterId(id), encodeMeter(m), BPF_F_LOCK);
+  }
+
+  /** Frees meter `id`: meter actions naming it let packets through again (OVS). */
+  override meterDel(id: number): void {
+    this.maps.meters.update(this.meterId(id), Buffer.alloc(LAYOUT.xvs_meter.size), BPF_F_LOCK);
+  }
+
+  /** Counters read under the meter's lock (one consistent snapshot); undefined if no such meter. */
+  override meterStats(id: number): MeterStats | undefined {
+    this.meterId(id);
+    const r = this.meterRun(METER_OP_READ, id);
+    if (!r.verdict) return undefined;
+    return { packets: r.packets, bytes: r.bytes, dropped: r.dropped, droppedBytes: r.droppedBytes };
+  }
+
+  /**
+   * Slow-path packets are charged to the same buckets as the fast path's
+   * (BPF_PROG_RUN of xvs_meter_run, ~1 us): a meter limits the sum of both,
+   * as the one meter of the kernel datapath does.
+   */
+  private meterCharge(id: number, len: number): boolean {
+    if (id >= MAX_METERS) return false;   // no such meter: passes
+    return this.meterRun(METER_OP_EXEC, id, len).verdict !== 0;
+  }
+
+  private meterRun(op: number, id: number, len = 0): ReturnType<typeof decodeMeterReq> {
+    const r = progTestRun(this.obj.program('xvs_meter_run').fd, { data: encodeMeterReq(op, id, len) });
+    if (r.dataOut.length < LAYOUT.xvs_meter_req.size) throw new Error(`xvs_meter_run returned ${r.retval} with ${r.dataOut.length} bytes`);
+    return decodeMeterReq(r.dataOut);
   }
 
   /* ---- upcalls and execution ---------------------------------------------- */
@@ -541,7 +619,7 @@ export class DpifXdp extends Dpif {
     if (rec.packet.length < rec.pktLen) this.counters.upcallTruncated++;
     if (rec.cmd === UPCALL_ACTION) {
       const f = this.flowsById.get(rec.userdata);
-      if (f?.slow) this.executeActions(rec.packet, rec.key, f.actions, rec.pktLen);
+      if (f?.slow) this.executeActions(rec.packet, rec.key, f.actions.slice(f.slowSkip), rec.pktLen);
       return;
     }
     if (rec.cmd !== UPCALL_MISS) { this.counters.upcallErrors++; return; }
@@ -578,6 +656,7 @@ export class DpifXdp extends Dpif {
           cmd: PacketCmd.ACTION, dpIfindex: this.dpIfindex, packet: frame, key, userdata: a.userdata,
         }));
       },
+      meter: (id, len) => this.meterCharge(id, len),
     });
   }
 

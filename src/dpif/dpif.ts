@@ -45,6 +45,20 @@ export interface DumpReply extends OvsFlowMsg {
   ufid: Buffer;
 }
 
+/** A datapath meter as OVS's dpif meter_set takes it: one drop band. */
+export interface MeterConfig {
+  kbps: boolean;           // rate in kbit/s, else packets/s
+  rate: number;
+  burst: number;           // kbit or packets; 0 = one second of the rate (as dpif-netdev)
+}
+
+export interface MeterStats {
+  packets: bigint;         // every packet the meter saw
+  bytes: bigint;
+  dropped: bigint;         // dropped by the band
+  droppedBytes: bigint;
+}
+
 export abstract class Dpif extends EventEmitter {
   abstract readonly name: string;       // "xdp@br0"
   abstract readonly dpIfindex: number;
@@ -54,6 +68,28 @@ export abstract class Dpif extends EventEmitter {
   abstract stats(): DpifStats;
   abstract ports(): DpifPort[];
   abstract close(): Promise<void>;
+
+  /*
+   * Meters, as OVS's dpif meter_set/meter_get/meter_del. Abstract in effect:
+   * a provider without meters refuses them (OVS: EOPNOTSUPP) instead of
+   * silently not metering; providers with meters override all three.
+   */
+
+  /** Creates or replaces meter `id` (fresh bucket, zero stats). */
+  meterSet(id: number, m: MeterConfig): void {
+    void m;
+    throw new Error(`${this.name}: this datapath has no meters (meter ${id})`);
+  }
+
+  /** Deletes meter `id`; a meter action naming it then lets packets pass (OVS). */
+  meterDel(id: number): void {
+    throw new Error(`${this.name}: this datapath has no meters (meter ${id})`);
+  }
+
+  /** Stats of meter `id`, undefined if there is no such meter. */
+  meterStats(id: number): MeterStats | undefined {
+    throw new Error(`${this.name}: this datapath has no meters (meter ${id})`);
+  }
 
   flowPut(m: Omit<OvsFlowMsg, 'cmd' | 'dpIfindex'>, modify = false): void {
     this.transact(encodeFlowMsg({ ...m, cmd: modify ? FlowCmd.SET : FlowCmd.NEW, dpIfindex: this.dpIfindex }));

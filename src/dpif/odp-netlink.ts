@@ -23,7 +23,7 @@ export enum KeyAttr {
   TCP = 9, UDP = 10, ICMP = 11, ICMPV6 = 12, ARP = 13, ND = 14, SKB_MARK = 15, TUNNEL = 16, SCTP = 17,
   TCP_FLAGS = 18, DP_HASH = 19, RECIRC_ID = 20,
 }
-export enum ActionAttr { OUTPUT = 1, USERSPACE = 2, SET = 3, PUSH_VLAN = 4, POP_VLAN = 5, SET_MASKED = 11 }
+export enum ActionAttr { OUTPUT = 1, USERSPACE = 2, SET = 3, PUSH_VLAN = 4, POP_VLAN = 5, SET_MASKED = 11, METER = 19 }
 export enum UserspaceAttr { PID = 1, USERDATA = 2 }
 export enum FragType { NONE = 0, FIRST = 1, LATER = 2 }
 
@@ -33,6 +33,7 @@ const NLMSG_HDRLEN = 16, GENL_HDRLEN = 4, OVS_HDRLEN = 4;
 /** Fields a set action can write, named as in OVS's set(...) output. */
 export type SetField =
   | 'eth_src' | 'eth_dst' | 'ipv4_src' | 'ipv4_dst' | 'ipv4_tos' | 'ipv4_ttl'
+  | 'ipv6_src' | 'ipv6_dst' | 'ipv6_tclass' | 'ipv6_hlimit' | 'ipv6_label'
   | 'tcp_src' | 'tcp_dst' | 'udp_src' | 'udp_dst';
 
 export type OdpAction =
@@ -40,7 +41,8 @@ export type OdpAction =
   | { type: 'userspace'; pid: number; userdata?: Buffer }
   | { type: 'set'; field: SetField; value: Buffer }
   | { type: 'push_vlan'; tpid: number; tci: number }   // tci without VLAN_PRESENT
-  | { type: 'pop_vlan' };
+  | { type: 'pop_vlan' }
+  | { type: 'meter'; id: number };                     // the band's drop ends the actions
 
 export interface FlowStats { packets: bigint; bytes: bigint }
 
@@ -221,13 +223,24 @@ export function decodeKey(buf: Buffer, isMask = false): FlowKey {
 
 /* ---- actions ------------------------------------------------------------- */
 
-const SET_FIELDS: Record<SetField, { attr: KeyAttr; size: number; off: number; len: number }> = {
+/** Where a set field sits in its OVS_KEY_ATTR_* struct; `mask` when not all of its bytes. */
+interface SetFieldInfo { attr: KeyAttr; size: number; off: number; len: number; mask?: Buffer }
+
+const SET_FIELDS: Record<SetField, SetFieldInfo> = {
   eth_src: { attr: KeyAttr.ETHERNET, size: 12, off: 0, len: 6 },
   eth_dst: { attr: KeyAttr.ETHERNET, size: 12, off: 6, len: 6 },
   ipv4_src: { attr: KeyAttr.IPV4, size: 12, off: 0, len: 4 },
   ipv4_dst: { attr: KeyAttr.IPV4, size: 12, off: 4, len: 4 },
   ipv4_tos: { attr: KeyAttr.IPV4, size: 12, off: 9, len: 1 },
   ipv4_ttl: { attr: KeyAttr.IPV4, size: 12, off: 10, len: 1 },
+  // struct ovs_key_ipv6: src[16] dst[16] label(be32) proto tclass hlimit frag
+  ipv6_src: { attr: KeyAttr.IPV6, size: 40, off: 0, len: 16 },
+  ipv6_dst: { attr: KeyAttr.IPV6, size: 40, off: 16, len: 16 },
+  // OVS masks the label's 20 bits only: the kernel's set_ipv6_fl() would
+  // otherwise write the traffic class nibble that shares its first byte.
+  ipv6_label: { attr: KeyAttr.IPV6, size: 40, off: 32, len: 4, mask: Buffer.from([0, 0x0f, 0xff, 0xff]) },
+  ipv6_tclass: { attr: KeyAttr.IPV6, size: 40, off: 37, len: 1 },
+  ipv6_hlimit: { attr: KeyAttr.IPV6, size: 40, off: 38, len: 1 },
   tcp_src: { attr: KeyAttr.TCP, size: 4, off: 0, len: 2 },
   tcp_dst: { attr: KeyAttr.TCP, size: 4, off: 2, len: 2 },
   udp_src: { attr: KeyAttr.UDP, size: 4, off: 0, len: 2 },
@@ -259,10 +272,13 @@ function writeActions(w: NlWriter, actions: OdpAction[]): void {
       case 'set': {
         const f = SET_FIELDS[a.field];
         if (a.value.length !== f.len) throw new RangeError(`set(${a.field}) takes ${f.len} bytes`);
+        // the kernel wants the value's unmasked bits zero
+        if (f.mask && a.value.some((x, i) => (x & ~f.mask![i]) !== 0)) throw new RangeError(`set(${a.field}) value has bits outside the field`);
         const n = w.begin(ActionAttr.SET_MASKED);
         const o = w.attr(f.attr, 2 * f.size);
         a.value.copy(w.buf, o + f.off);
-        w.buf.fill(0xff, o + f.size + f.off, o + f.size + f.off + f.len);
+        if (f.mask) f.mask.copy(w.buf, o + f.size + f.off);
+        else w.buf.fill(0xff, o + f.size + f.off, o + f.size + f.off + f.len);
         w.end(n);
         break;
       }
@@ -272,6 +288,7 @@ function writeActions(w: NlWriter, actions: OdpAction[]): void {
         break;
       }
       case 'pop_vlan': w.flag(ActionAttr.POP_VLAN); break;
+      case 'meter': w.u32(ActionAttr.METER, a.id); break;
     }
   }
 }
@@ -308,6 +325,7 @@ export function decodeActions(buf: Buffer): OdpAction[] {
         break;
       }
       case ActionAttr.POP_VLAN: out.push({ type: 'pop_vlan' }); break;
+      case ActionAttr.METER: out.push({ type: 'meter', id: need(data, 4, 'meter').readUInt32LE(0) }); break;
       default: throw new RangeError(`unsupported datapath action ${type}`);
     }
   }
@@ -351,7 +369,7 @@ export function encodeFlowMsg(m: OvsFlowMsg, familyId: number = XDP_FAMILY_IDS.o
   if (m.mask) { const n = w.begin(FlowAttr.MASK); writeKey(w, m.mask, m.key ?? m.mask); w.end(n); }
   if (m.actions) { const n = w.begin(FlowAttr.ACTIONS); writeActions(w, m.actions); w.end(n); }
   if (m.stats) { const o = w.attr(FlowAttr.STATS, 16); w.buf.writeBigUInt64LE(m.stats.packets, o); w.buf.writeBigUInt64LE(m.stats.bytes, o + 8); }
-  if (m.tcpFlags !== undefined) w.buf[w.attr(FlowAttr.TCP_FLAGS, 1)] = m.tcpFlags & 0xff;
+  if (m.tcpFlags !== undefined) { const o = w.attr(FlowAttr.TCP_FLAGS, 1); w.buf[o] = m.tcpFlags & 0xff; }
   if (m.used !== undefined) w.u64(FlowAttr.USED, m.used);
   if (m.clear) w.flag(FlowAttr.CLEAR);
   if (m.probe) w.flag(FlowAttr.PROBE);

@@ -11,12 +11,15 @@ import { OdpAction } from './odp-netlink';
 
 type Fmt = (k: FlowKey, m: FlowKey) => string | undefined;
 
+/** OVS's %#x (format_u8x, format_ipv6_label): "0" for zero, else 0x-prefixed hex. */
+const hexAlt = (v: number): string => (v ? `0x${v.toString(16)}` : '0');
+
 const isExact = (m: FlowKey, f: KeyField): boolean => m.bytes(f).every((b) => b === 0xff);
 
 function num(k: FlowKey, m: FlowKey, f: KeyField, hex = false): string | undefined {
   if (m.isZero(f)) return undefined;
   const v = k.field(f), mv = m.field(f);
-  const s = (x: number): string => (hex ? `0x${x.toString(16)}` : String(x));
+  const s = (x: number): string => (hex ? hexAlt(x) : String(x));
   return isExact(m, f) ? s(v) : `${s(v)}/0x${mv.toString(16)}`;
 }
 
@@ -45,7 +48,7 @@ const ip6 = (k: FlowKey, m: FlowKey, f: KeyField): string | undefined => addr(k,
 const l3: Fmt = (k, m) => {
   if (k.ethType === ETH_TYPE_IP) {
     return group('ipv4', [['src', ip4(k, m, 'nw_src')], ['dst', ip4(k, m, 'nw_dst')], ['proto', num(k, m, 'nw_proto')],
-      ['tos', num(k, m, 'nw_tos')], ['ttl', num(k, m, 'nw_ttl')], ['frag', fragName(k, m)]]);
+      ['tos', num(k, m, 'nw_tos', true)], ['ttl', num(k, m, 'nw_ttl')], ['frag', fragName(k, m)]]);
   }
   if (k.ethType === ETH_TYPE_IPV6) {
     return group('ipv6', [['src', ip6(k, m, 'nw_src')], ['dst', ip6(k, m, 'nw_dst')], ['label', num(k, m, 'ipv6_label', true)],
@@ -111,14 +114,17 @@ export function formatTcpFlags(f: number): string {
   return s;
 }
 
+/** set(proto(field=value)) as OVS prints a one-field set_masked action. */
 function formatSet(a: Extract<OdpAction, { type: 'set' }>): string {
   const [proto, fld] = a.field.split('_');
   const v = a.value;
   let val: string;
   if (proto === 'eth') val = macToString(v);
-  else if (fld === 'src' || fld === 'dst') val = proto === 'ipv4' ? ipv4ToString(v) : String(v.readUInt16BE(0));
-  else val = String(v[0]);
-  return `set(${proto === 'eth' ? 'eth' : proto}(${fld}=${val}))`;
+  else if (proto === 'ipv4') val = fld === 'src' || fld === 'dst' ? ipv4ToString(v) : fld === 'tos' ? hexAlt(v[0]) : String(v[0]);
+  else if (proto === 'ipv6') {
+    val = fld === 'src' || fld === 'dst' ? ipv6ToString(v) : fld === 'label' ? hexAlt(v.readUInt32BE(0)) : fld === 'tclass' ? hexAlt(v[0]) : String(v[0]);
+  } else val = String(v.readUInt16BE(0));
+  return `set(${proto}(${fld}=${val}))`;
 }
 
 export function formatActions(actions: OdpAction[], portName?: (p: number) => string | undefined): string {
@@ -130,6 +136,7 @@ export function formatActions(actions: OdpAction[], portName?: (p: number) => st
       case 'set': return formatSet(a);
       case 'push_vlan': return `push_vlan(${a.tpid !== 0x8100 ? `tpid=0x${a.tpid.toString(16)},` : ''}vid=${a.tci & 0xfff},pcp=${a.tci >> 13})`;
       case 'pop_vlan': return 'pop_vlan';
+      case 'meter': return `meter(${a.id})`;
     }
   }).join(',');
 }

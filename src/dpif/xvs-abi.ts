@@ -4,6 +4,7 @@
  * every size and offset below against offsetof()/sizeof().
  */
 import { FlowKey, KEY_SIZE } from './flow-key';
+import type { MeterConfig, MeterStats } from './dpif';
 
 export const MAX_MASKS = 64;
 export const MAX_ACTIONS = 16;
@@ -11,10 +12,12 @@ export const MAX_FLOWS = 65536;
 export const EMC_ENTRIES = 8192;
 export const MAX_PORTS = 1024;
 export const UPCALL_MAX_PKT = 9216;
+export const MAX_METERS = 1024;
 
 export enum XvsAct {
   OUTPUT = 1, USERSPACE = 2, FLOOD = 3, SET_ETH_SRC = 4, SET_ETH_DST = 5, SET_IPV4_SRC = 6, SET_IPV4_DST = 7,
   SET_IPV4_TOS = 8, SET_IPV4_TTL = 9, SET_TP_SRC = 10, SET_TP_DST = 11, PUSH_VLAN = 12, POP_VLAN = 13,
+  METER = 14, SET_IPV6_ADDR = 15, SET_IPV6_MASKED = 16,
 }
 
 export const FLOW_F_ALIVE = 0x1;
@@ -25,6 +28,10 @@ export const UPCALL_MISS = 1;
 export const UPCALL_ACTION = 2;
 export const HOOK_XDP = 1;
 export const HOOK_TC = 2;
+export const METER_F_VALID = 0x1;
+export const METER_F_KBPS = 0x2;
+export const METER_OP_EXEC = 1;
+export const METER_OP_READ = 2;
 
 /** Offsets/sizes the ABI test checks against the C header. */
 export const LAYOUT = {
@@ -39,12 +46,17 @@ export const LAYOUT = {
   xvs_upcall: { size: 16 + KEY_SIZE, cmd: 0, hook: 1, pkt_len: 4, cap_len: 8, userdata: 12, key: 16 },
   xvs_port: { size: 8, ifindex: 0, flags: 4 },
   xvs_config: { size: 16, mask_order_sel: 0, flags: 4, emc_insert_inv_prob: 8 },
+  xvs_meter: {
+    size: 80, lock: 0, flags: 4, rate: 8, bucket_max: 16, max_delta_ns: 24, bucket: 32, last_ns: 40,
+    packets: 48, bytes: 56, dropped: 64, dropped_bytes: 72,
+  },
+  xvs_meter_req: { size: 48, op: 0, id: 4, len: 8, verdict: 12, packets: 16, bytes: 24, dropped: 32, dropped_bytes: 40 },
 } as const;
 
 export interface XvsAction {
   type: XvsAct;
   tpid?: number;     // PUSH_VLAN
-  arg?: number;      // OUTPUT port, PUSH_VLAN tci, USERSPACE userdata
+  arg?: number;      // OUTPUT port, PUSH_VLAN tci, USERSPACE userdata, METER id, SET_IPV6_* header offset
   data?: Buffer;     // SET_* value, network order
 }
 
@@ -63,6 +75,43 @@ export function encodeFlow(gen: number, flags: number, actions: XvsAction[]): Bu
     if (a.data) a.data.copy(b, o + A.data, 0, Math.min(8, a.data.length));
   });
   return b;
+}
+
+const METER_UNIT = 1_000_000_000n;   // bucket units per packet, or per kbit (bpf/xvs_abi.h)
+
+/**
+ * A fresh struct xvs_meter (full bucket, zero stats), written with
+ * BPF_F_LOCK. Burst 0 means one second's worth of the rate, as dpif-netdev.
+ */
+export function encodeMeter(m: MeterConfig): Buffer {
+  const L = LAYOUT.xvs_meter;
+  if (!Number.isInteger(m.rate) || m.rate <= 0 || m.rate > 0xffffffff) throw new RangeError(`meter rate ${m.rate} out of range 1..2^32-1`);
+  if (!Number.isInteger(m.burst) || m.burst < 0 || m.burst > 0xffffffff) throw new RangeError(`meter burst ${m.burst} out of range 0..2^32-1`);
+  const rate = BigInt(m.rate), max = BigInt(m.burst || m.rate) * METER_UNIT;
+  const b = Buffer.alloc(L.size);
+  b.writeUInt32LE(METER_F_VALID | (m.kbps ? METER_F_KBPS : 0), L.flags);
+  b.writeBigUInt64LE(rate, L.rate);
+  b.writeBigUInt64LE(max, L.bucket_max);
+  b.writeBigUInt64LE((max + rate - 1n) / rate, L.max_delta_ns);
+  b.writeBigUInt64LE(max, L.bucket);
+  return b;
+}
+
+export function encodeMeterReq(op: number, id: number, len = 0): Buffer {
+  const L = LAYOUT.xvs_meter_req;
+  const b = Buffer.alloc(L.size);
+  b.writeUInt32LE(op, L.op);
+  b.writeUInt32LE(id >>> 0, L.id);
+  b.writeUInt32LE(len >>> 0, L.len);
+  return b;
+}
+
+export function decodeMeterReq(b: Buffer): { verdict: number } & MeterStats {
+  const L = LAYOUT.xvs_meter_req;
+  return {
+    verdict: b.readUInt32LE(L.verdict), packets: b.readBigUInt64LE(L.packets), bytes: b.readBigUInt64LE(L.bytes),
+    dropped: b.readBigUInt64LE(L.dropped), droppedBytes: b.readBigUInt64LE(L.dropped_bytes),
+  };
 }
 
 export function encodeFlowRef(flowId: number, gen: number): Buffer {

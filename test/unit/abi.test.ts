@@ -8,7 +8,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KEY_FIELDS, KEY_SIZE } from '../../src/dpif/flow-key';
-import { LAYOUT, MAX_MASKS, MAX_ACTIONS, MAX_FLOWS, EMC_ENTRIES, MAX_PORTS, UPCALL_MAX_PKT, XvsAct } from '../../src/dpif/xvs-abi';
+import {
+  LAYOUT, MAX_MASKS, MAX_ACTIONS, MAX_FLOWS, EMC_ENTRIES, MAX_PORTS, UPCALL_MAX_PKT, MAX_METERS, XvsAct,
+  METER_F_VALID, METER_F_KBPS, METER_OP_EXEC, METER_OP_READ,
+} from '../../src/dpif/xvs-abi';
 import { packageRoot } from '../../src/lib/paths';
 
 describe('ABI: bpf/xvs_abi.h vs TypeScript codecs', () => {
@@ -28,6 +31,7 @@ describe('ABI: bpf/xvs_abi.h vs TypeScript codecs', () => {
       for (const f of Object.keys(fields)) if (f !== 'size') probes.push(`P("${s}.${f}", offsetof(struct ${s}, ${f}));`);
     }
     const consts = ['XVS_MAX_MASKS', 'XVS_MAX_ACTIONS', 'XVS_MAX_FLOWS', 'XVS_EMC_ENTRIES', 'XVS_MAX_PORTS', 'XVS_UPCALL_MAX_PKT',
+      'XVS_MAX_METERS', 'XVS_METER_F_VALID', 'XVS_METER_F_KBPS', 'XVS_METER_OP_EXEC', 'XVS_METER_OP_READ',
       ...Object.keys(XvsAct).filter((k) => isNaN(Number(k))).map((k) => `XVS_ACT_${k}`)];
     for (const k of consts) probes.push(`P("${k}", ${k});`);
     const src = `#include <stdio.h>\n#include <stddef.h>\n#include "xvs_abi.h"\n#define P(n, v) printf("\\"%s\\": %lu,\\n", n, (unsigned long)(v))\nint main(void) { printf("{\\n"); ${probes.join(' ')} printf("\\"end\\": 0}\\n"); return 0; }\n`;
@@ -54,8 +58,10 @@ describe('ABI: bpf/xvs_abi.h vs TypeScript codecs', () => {
 
   it('limits and action numbers', () => {
     assert.deepEqual(
-      [c.XVS_MAX_MASKS, c.XVS_MAX_ACTIONS, c.XVS_MAX_FLOWS, c.XVS_EMC_ENTRIES, c.XVS_MAX_PORTS, c.XVS_UPCALL_MAX_PKT],
-      [MAX_MASKS, MAX_ACTIONS, MAX_FLOWS, EMC_ENTRIES, MAX_PORTS, UPCALL_MAX_PKT]);
+      [c.XVS_MAX_MASKS, c.XVS_MAX_ACTIONS, c.XVS_MAX_FLOWS, c.XVS_EMC_ENTRIES, c.XVS_MAX_PORTS, c.XVS_UPCALL_MAX_PKT, c.XVS_MAX_METERS],
+      [MAX_MASKS, MAX_ACTIONS, MAX_FLOWS, EMC_ENTRIES, MAX_PORTS, UPCALL_MAX_PKT, MAX_METERS]);
+    assert.deepEqual([c.XVS_METER_F_VALID, c.XVS_METER_F_KBPS, c.XVS_METER_OP_EXEC, c.XVS_METER_OP_READ],
+      [METER_F_VALID, METER_F_KBPS, METER_OP_EXEC, METER_OP_READ]);
     for (const k of Object.keys(XvsAct).filter((x) => isNaN(Number(x)))) {
       assert.equal(c[`XVS_ACT_${k}`], XvsAct[k as keyof typeof XvsAct], k);
     }

@@ -73,6 +73,44 @@ describe('OVS datapath netlink codec', () => {
     assert.deepEqual(decodeActions(encodeActions(acts)), acts);
   });
 
+  it('meter and IPv6 set actions: the wire form of linux/openvswitch.h (METER = 19, struct ovs_key_ipv6)', () => {
+    const m = encodeActions([{ type: 'meter', id: 0x01020304 }]);
+    assert.equal(m.toString('hex'), '08001300' + '04030201', 'nla_len 8, OVS_ACTION_ATTR_METER (19), u32 id');
+    const set = (field: 'ipv6_src' | 'ipv6_dst' | 'ipv6_label' | 'ipv6_tclass' | 'ipv6_hlimit', value: Buffer): Buffer => {
+      const b = encodeActions([{ type: 'set', field, value }]);
+      assert.equal(b.readUInt16LE(2) & 0x3fff, 11, 'OVS_ACTION_ATTR_SET_MASKED (nested)');
+      assert.equal(b.readUInt16LE(6), 8, 'OVS_KEY_ATTR_IPV6');
+      assert.equal(b.readUInt16LE(4), 4 + 80, 'value and mask of the 40-byte struct');
+      return b.subarray(8, 88);
+    };
+    // struct ovs_key_ipv6: src[16] dst[16] label(be32) proto tclass hlimit frag; the mask follows at +40
+    let a = set('ipv6_src', ipv6('2001:db8::1'));
+    assert.deepEqual(a.subarray(0, 16), ipv6('2001:db8::1'));
+    assert.ok(a.subarray(40, 56).every((x) => x === 0xff) && a.subarray(56).every((x) => x === 0));
+    a = set('ipv6_dst', ipv6('fd00::2'));
+    assert.deepEqual(a.subarray(16, 32), ipv6('fd00::2'));
+    assert.ok(a.subarray(56, 72).every((x) => x === 0xff));
+    a = set('ipv6_label', Buffer.from([0, 0x0a, 0xbc, 0xde]));
+    assert.equal(a.readUInt32BE(32), 0xabcde);
+    assert.equal(a.readUInt32BE(72), 0x000fffff, 'the label is 20 bits: the kernel would write tclass bits under 0xffffffff');
+    a = set('ipv6_tclass', Buffer.from([0x2e]));
+    assert.equal(a[37], 0x2e); assert.equal(a[77], 0xff);
+    a = set('ipv6_hlimit', Buffer.from([9]));
+    assert.equal(a[38], 9); assert.equal(a[78], 0xff);
+    assert.throws(() => encodeActions([{ type: 'set', field: 'ipv6_label', value: Buffer.from([0, 0x1a, 0, 0]) }]), /outside/);
+    assert.throws(() => encodeActions([{ type: 'set', field: 'ipv6_src', value: Buffer.alloc(4) }]), /16 bytes/);
+    const acts: OdpAction[] = [
+      { type: 'meter', id: 7 },
+      { type: 'set', field: 'ipv6_src', value: ipv6('2001:db8::1') },
+      { type: 'set', field: 'ipv6_dst', value: ipv6('2001:db8::2') },
+      { type: 'set', field: 'ipv6_label', value: Buffer.from([0, 1, 2, 3]) },
+      { type: 'set', field: 'ipv6_tclass', value: Buffer.from([0xb8]) },
+      { type: 'set', field: 'ipv6_hlimit', value: Buffer.from([1]) },
+      { type: 'output', port: 2 },
+    ];
+    assert.deepEqual(decodeActions(encodeActions(acts)), acts);
+  });
+
   it('OVS_FLOW_CMD_NEW round-trips with ufid, key, mask, actions, stats', () => {
     const ufid = Buffer.alloc(16, 7);
     const mask = FlowKey.exactMask();
@@ -98,6 +136,21 @@ describe('OVS datapath netlink codec', () => {
     assert.deepEqual(m.stats, { packets: 10n, bytes: 1000n });
     assert.equal(m.used, 12345n);
     assert.equal(m.tcpFlags, 0x12);
+  });
+
+  it('attributes that cross the writer\'s buffer growth land in the grown buffer (regression)', () => {
+    for (let n = 100; n < 700; n++) {
+      const pkt = Buffer.alloc(n, n & 0xff);
+      const m = decodePacketMsg(encodePacketMsg({ cmd: PacketCmd.MISS, dpIfindex: 0, packet: pkt, key: KEYS.udp6, userdata: Buffer.from([n & 0xff]), len: n + 1 }));
+      assert.deepEqual(m.packet, pkt, `packet of ${n}`);
+      assert.equal(m.len, n + 1, `len after a packet of ${n}`);
+      assert.deepEqual(m.userdata, Buffer.from([n & 0xff]));
+    }
+    for (let n = 0; n < 40; n++) {
+      const actions: OdpAction[] = Array.from({ length: n }, (_, i) => ({ type: 'output', port: i }));
+      const f = decodeFlowMsg(encodeFlowMsg({ cmd: FlowCmd.GET, dpIfindex: 0, key: KEYS.tcp4, actions, stats: { packets: 1n, bytes: 2n }, used: 3n, tcpFlags: 0x12 }));
+      assert.deepEqual([f.actions?.length, f.used, f.tcpFlags], [n, 3n, 0x12], `${n} actions`);
+    }
   });
 
   it('OVS_PACKET_CMD_MISS round-trips', () => {

@@ -2,7 +2,7 @@
 import { strict as assert } from 'assert';
 import { FlowKey, parseMac, FRAG_ANY, FRAG_LATER } from '../../src/dpif/flow-key';
 import { formatDumpedFlow, formatFlowMatch, formatActions, formatTcpFlags } from '../../src/dpif/odp-util';
-import { ipv4 } from '../support/packets';
+import { ipv4, ipv6 } from '../support/packets';
 
 const pad16 = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc(16 - b.length)]);
 
@@ -27,6 +27,15 @@ describe('dpctl flow formatting', () => {
     assert.match(line, /used:never, actions:drop$/);
   });
 
+  it('prints tos and tclass as %#x, as OVS (tos=0x8d, tclass=0)', () => {
+    const k = new FlowKey(); k.inPort = 1;
+    k.setField('eth_type', 0x0800).setField('nw_tos', 0x8d).setField('nw_proto', 6);
+    const m = new FlowKey().exact('in_port').exact('eth_type').exact('nw_tos');
+    assert.equal(formatFlowMatch(k, m), 'in_port(1),eth_type(0x0800),ipv4(tos=0x8d)');
+    k.setField('eth_type', 0x86dd).setField('nw_tos', 0);
+    assert.equal(formatFlowMatch(k, m), 'in_port(1),eth_type(0x86dd),ipv6(tclass=0)');
+  });
+
   it('prints later fragments without L4 and names ports with -m', () => {
     const k = new FlowKey(); k.inPort = 2;
     k.setField('eth_type', 0x0800).setField('nw_frag', FRAG_ANY | FRAG_LATER).setField('nw_proto', 17);
@@ -39,6 +48,19 @@ describe('dpctl flow formatting', () => {
     assert.equal(formatActions([{ type: 'set', field: 'ipv4_src', value: ipv4('1.2.3.4') }, { type: 'push_vlan', tpid: 0x8100, tci: 10 }, { type: 'pop_vlan' }]),
       'set(ipv4(src=1.2.3.4)),push_vlan(vid=10,pcp=0),pop_vlan');
     assert.equal(formatTcpFlags(0x12), 'S.');
+    // tos is %#x in OVS's format_u8x
+    assert.equal(formatActions([{ type: 'set', field: 'ipv4_tos', value: Buffer.from([0x28]) }]), 'set(ipv4(tos=0x28))');
     assert.equal(formatTcpFlags(0), 'none');
+  });
+
+  it('formats meter and IPv6 set actions as OVS (format_in6_addr, format_ipv6_label %#x, tclass %#x, hlimit %u)', () => {
+    assert.equal(formatActions([{ type: 'meter', id: 0 }, { type: 'output', port: 2 }]), 'meter(0),2');
+    assert.equal(formatActions([{ type: 'set', field: 'ipv6_src', value: ipv6('2001:db8::1') }, { type: 'set', field: 'ipv6_dst', value: ipv6('fe80::1:0:0:2') }]),
+      'set(ipv6(src=2001:db8::1)),set(ipv6(dst=fe80::1:0:0:2))');
+    assert.equal(formatActions([{ type: 'set', field: 'ipv6_label', value: Buffer.from([0, 1, 0x23, 0x45]) }]), 'set(ipv6(label=0x12345))');
+    assert.equal(formatActions([{ type: 'set', field: 'ipv6_label', value: Buffer.alloc(4) }]), 'set(ipv6(label=0))');
+    assert.equal(formatActions([{ type: 'set', field: 'ipv6_tclass', value: Buffer.from([0x2e]) }]), 'set(ipv6(tclass=0x2e))');
+    assert.equal(formatActions([{ type: 'set', field: 'ipv6_tclass', value: Buffer.from([0]) }]), 'set(ipv6(tclass=0))');
+    assert.equal(formatActions([{ type: 'set', field: 'ipv6_hlimit', value: Buffer.from([64]) }]), 'set(ipv6(hlimit=64))');
   });
 });
