@@ -37,6 +37,9 @@ export const VLAN_PRESENT = 0x1000;
 
 export const ETH_TYPE_IP = 0x0800;
 export const ETH_TYPE_ARP = 0x0806;
+export const ETH_TYPE_RARP = 0x8035;
+/** ARP and RARP share the key's ARP fields (OVS keys both with OVS_KEY_ATTR_ARP). */
+export const isArpType = (t: number): boolean => t === ETH_TYPE_ARP || t === ETH_TYPE_RARP;
 export const ETH_TYPE_IPV6 = 0x86dd;
 export const ETH_TYPE_VLAN = 0x8100;
 export const IPPROTO_ICMP = 1;

@@ -5,7 +5,7 @@
  */
 import { NlWriter, nlAttrs, nlAttrList } from './nlattr';
 import {
-  FlowKey, FRAG_ANY, FRAG_LATER, VLAN_PRESENT, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP, ETH_TYPE_VLAN,
+  FlowKey, FRAG_ANY, FRAG_LATER, VLAN_PRESENT, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP, ETH_TYPE_VLAN, isArpType,
   IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6,
 } from './flow-key';
 
@@ -126,7 +126,7 @@ function writeKey(w: NlWriter, k: FlowKey, shape?: FlowKey): void {
     kb.copy(b, o, 28, 60);                            // nw_src, nw_dst
     b.writeUInt32BE(k.ipv6Label, o + 32);
     b[o + 36] = k.nwProto; b[o + 37] = k.nwTos; b[o + 38] = k.nwTtl; b[o + 39] = fragOut(k, isMask);
-  } else if (s.ethType === ETH_TYPE_ARP) {
+  } else if (isArpType(s.ethType)) {
     const o = w.attr(KeyAttr.ARP, 24), b = w.buf;
     kb.copy(b, o, 28, 32); kb.copy(b, o + 4, 44, 48);
     b.writeUInt16BE(isMask ? (k.nwProto ? 0xffff : 0) : k.nwProto, o + 8);
@@ -161,7 +161,7 @@ function checkMaskPrerequisites(m: FlowKey, key: FlowKey): void {
   if (L4_FIELDS.some((f) => !m.isZero(f)) && !(l4 && m.nwProto === 0xff && m.ethType === 0xffff)) {
     throw new RangeError('mask matches L4 fields without an exact IP eth_type and L4 nw_proto (prerequisites not met)');
   }
-  if (L3_FIELDS.some((f) => !m.isZero(f)) && !((ip || key.ethType === ETH_TYPE_ARP) && m.ethType === 0xffff)) {
+  if (L3_FIELDS.some((f) => !m.isZero(f)) && !((ip || isArpType(key.ethType)) && m.ethType === 0xffff)) {
     throw new RangeError('mask matches L3 fields without an exact IPv4/IPv6/ARP eth_type (prerequisites not met)');
   }
 }

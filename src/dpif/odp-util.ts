@@ -5,7 +5,7 @@
  */
 import {
   FlowKey, KeyField, macToString, ipv4ToString, ipv6ToString, VLAN_PRESENT, FRAG_ANY, FRAG_LATER,
-  ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6,
+  ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP, isArpType, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6,
 } from './flow-key';
 import { OdpAction } from './odp-netlink';
 
@@ -54,7 +54,7 @@ const l3: Fmt = (k, m) => {
     return group('ipv6', [['src', ip6(k, m, 'nw_src')], ['dst', ip6(k, m, 'nw_dst')], ['label', num(k, m, 'ipv6_label', true)],
       ['proto', num(k, m, 'nw_proto')], ['tclass', num(k, m, 'nw_tos', true)], ['hlimit', num(k, m, 'nw_ttl')], ['frag', fragName(k, m)]]);
   }
-  if (k.ethType === ETH_TYPE_ARP) {
+  if (isArpType(k.ethType)) {
     return group('arp', [['sip', ip4(k, m, 'nw_src')], ['tip', ip4(k, m, 'nw_dst')], ['op', num(k, m, 'nw_proto')],
       ['sha', mac(k, m, 'arp_sha')], ['tha', mac(k, m, 'arp_tha')]]);
   }

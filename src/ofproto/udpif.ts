@@ -8,24 +8,27 @@
 import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
 import { Dpif } from '../dpif/dpif';
-import { FlowKey, macToString } from '../dpif/flow-key';
+import { FlowKey, KEY_SIZE, macToString } from '../dpif/flow-key';
 import { PacketCmd, decodePacketMsg, OvsPacketMsg } from '../dpif/odp-netlink';
-import { xlate, XlateContext } from './xlate';
+import { xlate, XlateContext, normalizeMegaflowMask } from './xlate';
 import { decodeControllerUserdata, PacketIn } from './packet-in';
 import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('ofproto_dpif_upcall');
 
-interface Installed { ufid: Buffer; key: FlowKey; mask: FlowKey }
+/** An installed megaflow: key & mask as installed, and the wildcards translation asked for (mask may be narrower). */
+interface Installed { ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey }
 
 export interface UdpifCounters {
   upcalls: number; installed: number; installFailed: number; executed: number; badUpcalls: number; actionUpcalls: number;
-  revalidated: number;
+  revalidated: number; narrowed: number;
 }
 
 export class Udpif extends EventEmitter {
-  readonly counters: UdpifCounters = { upcalls: 0, installed: 0, installFailed: 0, executed: 0, badUpcalls: 0, actionUpcalls: 0, revalidated: 0 };
+  readonly counters: UdpifCounters = { upcalls: 0, installed: 0, installFailed: 0, executed: 0, badUpcalls: 0, actionUpcalls: 0, revalidated: 0, narrowed: 0 };
   private readonly flows = new Map<string, Installed>();
+  /** Installed megaflows by mask, to keep new ones disjoint from them. */
+  private readonly byMask = new Map<string, { mask: FlowKey; flows: Map<string, Installed> }>();   // by masked key
   private readonly onUpcall = (buf: Buffer): void => this.handle(buf);
   enabled = true;                       // megaflow install on (upcall/enable-megaflows analogue)
 
@@ -66,12 +69,12 @@ export class Udpif extends EventEmitter {
   /** Translate, install, execute. */
   private miss(key: FlowKey, packet: Buffer, len: number): void {
     const x = xlate(this.ctx, key, { credit: { packets: 1n, bytes: BigInt(len) } });
-    if (this.enabled) {
-      const mask = x.wc;
+    const mask = this.enabled ? this.disjoin(key, x.wc) : undefined;
+    if (mask) {
       const ufid = randomBytes(16);
       try {
         this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
-        this.flows.set(ufid.toString('hex'), { ufid, key: key.and(mask), mask });
+        this.track({ ufid, key: key.and(mask), mask, wc: x.wc });
         this.counters.installed++;
       } catch (e) {
         this.counters.installFailed++;
@@ -95,12 +98,12 @@ export class Udpif extends EventEmitter {
     for (const f of [...this.flows.values()]) {
       if (!affects(f)) continue;
       const got = this.dpif.flowGet(f.ufid);
-      if (!got) { this.flows.delete(f.ufid.toString('hex')); continue; }
+      if (!got) { this.untrack(f); continue; }
       const x = xlate(this.ctx, f.key, { learn: false });
-      const same = x.wc.equals(f.mask) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
+      const same = x.wc.equals(f.wc) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
       if (same) continue;
       this.dpif.flowDel(f.ufid);
-      this.flows.delete(f.ufid.toString('hex'));
+      this.untrack(f);
       n++;
     }
     this.counters.revalidated += n;
@@ -115,6 +118,65 @@ export class Udpif extends EventEmitter {
   flush(): void {
     this.dpif.flowFlush();
     this.flows.clear();
+    this.byMask.clear();
+  }
+
+  private track(f: Installed): void {
+    this.flows.set(f.ufid.toString('hex'), f);
+    const id = f.mask.hex();
+    let g = this.byMask.get(id);
+    if (!g) this.byMask.set(id, (g = { mask: f.mask, flows: new Map() }));
+    g.flows.set(f.key.hex(), f);
+  }
+
+  private untrack(f: Installed): void {
+    this.flows.delete(f.ufid.toString('hex'));
+    const id = f.mask.hex();
+    const g = this.byMask.get(id);
+    if (g && g.flows.get(f.key.hex()) === f) {
+      g.flows.delete(f.key.hex());
+      if (!g.flows.size) this.byMask.delete(id);
+    }
+  }
+
+  /**
+   * The mask to install for `key`: the wildcards, narrowed until the
+   * megaflow is disjoint from every installed one, so the datapath's
+   * first hit is the only hit. A packet that missed megaflow F differs from
+   * it in some bit of F's mask; where the wildcards would overlap F, that
+   * bit is added. Megaflows under a mask with no bits outside the new one
+   * cannot overlap (the packet missed them), so most masks are skipped
+   * whole. Undefined when `key` is already covered (an upcall that raced
+   * the install of its megaflow): nothing to install.
+   */
+  private disjoin(key: FlowKey, wc: FlowKey): FlowKey | undefined {
+    const m2 = wc.clone();
+    const k = key.buf, n = m2.buf;
+    let narrowed = false;
+    for (const g of this.byMask.values()) {
+      const m1 = g.mask.buf;
+      let outside = false;
+      for (let i = 0; i < KEY_SIZE && !outside; i++) if (m1[i] & ~n[i]) outside = true;
+      if (!outside) {
+        // Same or wider wildcards: the packet matches one of these only if it raced its install.
+        if (g.flows.has(key.and(g.mask).hex())) return undefined;
+        continue;
+      }
+      for (const f of g.flows.values()) {
+        const k1 = f.key.buf;
+        let overlap = true;
+        for (let i = 0; i < KEY_SIZE && overlap; i++) if ((k1[i] ^ k[i]) & m1[i] & n[i]) overlap = false;
+        if (!overlap) continue;
+        let i = 0;
+        while (i < KEY_SIZE && !((k1[i] ^ k[i]) & m1[i])) i++;
+        if (i === KEY_SIZE) return undefined;           // the packet is inside f
+        const d = (k1[i] ^ k[i]) & m1[i];
+        n[i] |= d & -d;                                  // one differing bit separates them
+        narrowed = true;
+      }
+    }
+    if (narrowed) { normalizeMegaflowMask(key, m2); this.counters.narrowed++; }
+    return m2;
   }
 
   flowCount(): number { return this.flows.size; }

@@ -76,7 +76,16 @@ class Xlator {
   readonly flow: Buffer;
   readonly base: Buffer;                     // the packet as the datapath has it now
   readonly wc = Buffer.alloc(FLOW_SIZE);
-  readonly written = Buffer.alloc(FLOW_SIZE); // bits overwritten with constants (need no wildcard on commit)
+  /*
+   * Where each bit of the flow and of the datapath copy came from: a constant
+   * (C: set_field, push/pop), touched in any way (T: C, or derived from pinned
+   * bits like dec_ttl), or else still the packet's own bit (P). Comparing a P
+   * bit with a C bit would depend on the packet, so commit never does that.
+   */
+  readonly written = Buffer.alloc(FLOW_SIZE);   // flow C bits
+  readonly touched = Buffer.alloc(FLOW_SIZE);   // flow T bits
+  readonly baseConst = Buffer.alloc(KEY_SIZE);  // base C bits
+  readonly baseTouched = Buffer.alloc(KEY_SIZE); // base T bits
   readonly odp: OdpAction[] = [];
   readonly rules: Rule[] = [];
   readonly trace: TraceNode[] = [];
@@ -217,20 +226,26 @@ class Xlator {
     if (mask === undefined) {
       mfSet(this.flow, fld, value);
       mfExact(this.written, fld);
+      mfExact(this.touched, fld);
       return;
     }
     const cur = mfGet(this.flow, fld);
     mfSet(this.flow, fld, (cur & ~mask) | (value & mask));
-    const w = mfGet(this.written, fld);
-    mfSet(this.written, fld, w | mask);
+    mfSet(this.written, fld, mfGet(this.written, fld) | mask);
+    mfSet(this.touched, fld, mfGet(this.touched, fld) | mask);
   }
 
-  private hasVlan(): boolean { return (this.flow.readUInt16BE(18) & VLAN_PRESENT) !== 0; }
+  /** Is there a tag now? Asking pins the packet's VLAN-present bit unless an action decided it. */
+  private hasVlan(): boolean {
+    if (!(this.touched.readUInt16BE(18) & VLAN_PRESENT)) this.wc.writeUInt16BE(this.wc.readUInt16BE(18) | VLAN_PRESENT, 18);
+    return (this.flow.readUInt16BE(18) & VLAN_PRESENT) !== 0;
+  }
 
   private setVlanTci(tci: number, bits: number): void {
     const cur = this.flow.readUInt16BE(18);
     this.flow.writeUInt16BE((cur & ~bits) | (tci & bits), 18);
     this.written.writeUInt16BE(this.written.readUInt16BE(18) | bits, 18);
+    this.touched.writeUInt16BE(this.touched.readUInt16BE(18) | bits, 18);
   }
 
   private pushVlan(_ethertype: number): void {
@@ -256,6 +271,7 @@ class Xlator {
       return;
     }
     this.flow[22] = ttl - 1;
+    this.touched[22] = 0xff;             // derived from the pinned TTL
   }
 
   /* ---- output --------------------------------------------------------- */
@@ -323,6 +339,7 @@ class Xlator {
     if (this.opts.credit) { b.nPackets += this.opts.credit.packets; b.nBytes += this.opts.credit.bytes; }
     const saved = Buffer.from(this.flow);
     const savedWritten = Buffer.from(this.written);
+    const savedTouched = Buffer.from(this.touched);
     const savedSet = this.actionSet;
     this.actionSet = [];
     this.actions(b.actions);
@@ -330,6 +347,7 @@ class Xlator {
     this.actionSet = savedSet;
     saved.copy(this.flow);
     savedWritten.copy(this.written);
+    savedTouched.copy(this.touched);
   }
 
   private bucketLive(b: Bucket, depth = 0): boolean {
@@ -408,11 +426,15 @@ class Xlator {
       if (p.trunks?.length && !p.trunks.includes(vlan)) return;
       tci = vlan === 0 ? 0 : VLAN_PRESENT | pcp | vlan;
     }
-    if (tci && pcp) this.wc.writeUInt16BE(this.wc.readUInt16BE(18) | 0xe000, 18);   // PCP carried over
-    const saved = this.flow.readUInt16BE(18);
+    if (tci && (this.flow.readUInt16BE(18) & VLAN_PRESENT)) this.wc.writeUInt16BE(this.wc.readUInt16BE(18) | 0xe000, 18);   // PCP carried over
+    const saved = this.flow.readUInt16BE(18), savedW = this.written.readUInt16BE(18), savedT = this.touched.readUInt16BE(18);
     this.flow.writeUInt16BE(tci, 18);
+    this.written.writeUInt16BE(savedW | 0x1fff, 18);     // VID and presence from the port's VLAN
+    this.touched.writeUInt16BE(0xffff, 18);              // PCP from the pinned packet PCP
     this.emitOutput(p.ofport);
     this.flow.writeUInt16BE(saved, 18);
+    this.written.writeUInt16BE(savedW, 18);
+    this.touched.writeUInt16BE(savedT, 18);
   }
 
   /* ---- commit: bring the datapath packet up to date ------------------- */
@@ -420,12 +442,14 @@ class Xlator {
   commit(): void {
     const f = this.flow, b = this.base;
     // VLAN first: sets below address the packet's L3/L4 headers either way.
-    const ft = f.readUInt16BE(18), bt = b.readUInt16BE(18);
-    if (ft !== bt) {
-      this.unwildcardUnwritten(18, 2);
+    if (this.mustCommit(18, 2)) {
+      const ft = f.readUInt16BE(18), bt = b.readUInt16BE(18);
+      // Popping depends on the copy's tag unless an action put it there; pushing writes the flow's bits.
+      if (!(this.baseTouched.readUInt16BE(18) & VLAN_PRESENT)) this.wc.writeUInt16BE(this.wc.readUInt16BE(18) | VLAN_PRESENT, 18);
+      if (ft & VLAN_PRESENT) this.unwildcardUnwritten(18, 2);
       if (bt & VLAN_PRESENT) this.odp.push({ type: 'pop_vlan' });
       if (ft & VLAN_PRESENT) this.odp.push({ type: 'push_vlan', tpid: 0x8100, tci: ft & ~VLAN_PRESENT & 0xffff });
-      b.writeUInt16BE(ft, 18);
+      this.rebase(18, 2);
     }
     this.commitBytes(4, 6, 'eth_src');
     this.commitBytes(10, 6, 'eth_dst');
@@ -436,10 +460,11 @@ class Xlator {
       this.commitBytes(21, 1, 'ipv4_tos', true);
       this.commitBytes(22, 1, 'ipv4_ttl', true);
     } else if (et === ETH_TYPE_IPV6) {
-      this.commitBytes(28, 16, 'ipv6_src' as SetField, true);
-      this.commitBytes(44, 16, 'ipv6_dst' as SetField, true);
-      this.commitBytes(21, 1, 'ipv6_tclass' as SetField, true);
-      this.commitBytes(22, 1, 'ipv6_hlimit' as SetField, true);
+      this.commitBytes(28, 16, 'ipv6_src', true);
+      this.commitBytes(44, 16, 'ipv6_dst', true);
+      this.commitBytes(21, 1, 'ipv6_tclass', true);
+      this.commitBytes(22, 1, 'ipv6_hlimit', true);
+      this.commitBytes(24, 4, 'ipv6_label', true);
     }
     if (et === ETH_TYPE_IP || et === ETH_TYPE_IPV6) {
       const proto = f[20];
@@ -448,14 +473,36 @@ class Xlator {
     }
   }
 
+  /**
+   * Does the datapath copy need the flow's value here? When a packet bit
+   * faces a constant the answer would depend on the packet, so the set is
+   * emitted regardless (a redundant set is harmless; a pinned field would
+   * multiply megaflows). Otherwise both sides are packet-independent and
+   * are compared.
+   */
+  private mustCommit(off: number, len: number): boolean {
+    let differs = false;
+    for (let i = off; i < off + len; i++) {
+      const pVsC = (~this.touched[i] & this.baseConst[i]) | (this.written[i] & ~this.baseTouched[i]);
+      if (pVsC & 0xff) return true;
+      if (this.flow[i] !== this.base[i]) differs = true;
+    }
+    return differs;
+  }
+
+  private rebase(off: number, len: number): void {
+    this.flow.copy(this.base, off, off, off + len);
+    this.written.copy(this.baseConst, off, off, off + len);
+    this.touched.copy(this.baseTouched, off, off, off + len);
+  }
+
   private commitBytes(off: number, len: number, field: SetField, l3 = false, l4 = false): void {
-    const f = this.flow, b = this.base;
-    if (f.compare(b, off, off + len, off, off + len) === 0) return;
+    if (!this.mustCommit(off, len)) return;
     this.unwildcardUnwritten(off, len);
     if (l3) this.exact(F.dl_type);
     if (l4) { this.exact(F.nw_proto); this.exact(F.nw_frag); }
-    this.odp.push({ type: 'set', field, value: Buffer.from(f.subarray(off, off + len)) });
-    f.copy(b, off, off, off + len);
+    this.odp.push({ type: 'set', field, value: Buffer.from(this.flow.subarray(off, off + len)) });
+    this.rebase(off, len);
   }
 
   /** The datapath rewrites whole fields: bits we did not overwrite come from the packet. */
