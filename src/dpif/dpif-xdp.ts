@@ -82,7 +82,7 @@ export class DpifXdp extends Dpif {
   private readonly maskByHex = new Map<string, number>();
   private maskOrder: number[] = [];
   private orderSel = 0;
-  private readonly freeIds: number[] = [];
+  private readonly freeIds = new SlotQueue();
   private readonly gens: Uint32Array;
   private lastMaskHits = new Array<bigint>(MAX_MASKS).fill(0n);
   private readonly timers: NodeJS.Timeout[] = [];
@@ -315,7 +315,7 @@ export class DpifXdp extends Dpif {
     try {
       compiled = this.compile(key, m.actions, flowId);
     } catch (e) {
-      this.freeIds.unshift(flowId);
+      this.freeIds.pushFront(flowId);
       throw e;
     }
     const gen = this.gens[flowId];
@@ -691,3 +691,43 @@ export class DpifXdp extends Dpif {
   }
 }
 
+/**
+ * Free flows[] slots, FIFO (a slot is reused as late as possible, so EMC
+ * entries for its previous flow have aged out). A ring: Array#shift is O(n)
+ * at 65 536 entries and cost microseconds per flow install.
+ */
+class SlotQueue {
+  private buf = new Int32Array(1024);
+  private head = 0;
+  private n = 0;
+
+  get length(): number { return this.n; }
+
+  push(id: number): void {
+    if (this.n === this.buf.length) this.grow();
+    this.buf[(this.head + this.n++) % this.buf.length] = id;
+  }
+
+  /** Puts back a slot just taken (an install that failed). */
+  pushFront(id: number): void {
+    if (this.n === this.buf.length) this.grow();
+    this.head = (this.head - 1 + this.buf.length) % this.buf.length;
+    this.buf[this.head] = id;
+    this.n++;
+  }
+
+  shift(): number | undefined {
+    if (!this.n) return undefined;
+    const id = this.buf[this.head];
+    this.head = (this.head + 1) % this.buf.length;
+    this.n--;
+    return id;
+  }
+
+  private grow(): void {
+    const b = new Int32Array(this.buf.length * 2);
+    for (let i = 0; i < this.n; i++) b[i] = this.buf[(this.head + i) % this.buf.length];
+    this.buf = b;
+    this.head = 0;
+  }
+}

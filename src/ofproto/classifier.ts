@@ -226,18 +226,25 @@ export class Classifier {
       let s = 0;
       let pruned = false;
       for (; s <= last; s++) {
-        if (st.stageTries[s].length && this.skippedByPrefix(st.stageTries[s], flow, wc)) { pruned = true; break; }
         for (const w of st.stages[s]) h = mix(h, flow.readInt32LE(w * 4) & st.maskWords[w]);
-        if (s < last && !st.stageHashes[s].has(h)) break;
+        if (s === last || st.stageHashes[s].has(h)) continue;
+        // A miss at this stage. If a prefix of this stage's fields proves it with
+        // fewer bits (OVS's tries), use that proof; it is only worth its cost when
+        // wildcards are wanted.
+        if (wc && st.stageTries[s].length && this.skippedByPrefix(st.stageTries[s], flow, wc)) pruned = true;
+        break;
       }
       if (pruned) {                             // earlier stages matched, the prefix did not
         if (wc && s > 0) orInto(wc, st.stageMasks[s - 1]);
         continue;
       }
+      const bucket = s > last ? st.buckets.get(h) : undefined;
+      if (!bucket && wc && s >= last && st.stageTries[last].length && this.skippedByPrefix(st.stageTries[last], flow, wc)) {
+        if (last > 0) orInto(wc, st.stageMasks[last - 1]);   // the last stage missed: a prefix may prove it
+        continue;
+      }
       if (wc) orInto(wc, st.stageMasks[Math.min(s, last)]);
-      if (s <= last) continue;                  // missed at stage s
-      const bucket = st.buckets.get(h);
-      if (!bucket) continue;
+      if (s <= last || !bucket) continue;       // missed at stage s, or no rule with this hash
       for (const r of bucket) {
         if (st.matches(flow, r)) { if (betterThan(r, best)) best = r; break; }
       }
@@ -266,6 +273,14 @@ export class Classifier {
   }
 }
 
+/** wc |= m, over the bytes m has (Buffer word writes validate and cost ~1 us per call). */
 function orInto(wc: Buffer, m: Buffer): void {
-  for (let i = 0; i < FLOW_SIZE; i += 4) wc.writeInt32LE(wc.readInt32LE(i) | m.readInt32LE(i), i);
+  let nz = NONZERO.get(m);
+  if (!nz) {
+    nz = [];
+    for (let i = 0; i < FLOW_SIZE; i++) if (m[i]) nz.push(i);
+    NONZERO.set(m, nz);
+  }
+  for (const i of nz) wc[i] |= m[i];
 }
+const NONZERO = new WeakMap<Buffer, number[]>();
