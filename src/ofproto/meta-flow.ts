@@ -58,6 +58,7 @@ export interface MfField {
 }
 
 const OXM_BASIC = 0x8000;
+const NXM_0 = 0x0000;
 const NXM_1 = 0x0001;
 const ONF_EXP = 0xffff;   // experimenter class (tcp_flags in OF1.3 is ONF's)
 
@@ -85,7 +86,7 @@ export const FIELDS: readonly MfField[] = [
   f('dl_src', 4, 6, { aliases: ['eth_src'], format: 'mac', writable: true, oxm: oxm(4, 6) }),
   f('dl_dst', 10, 6, { aliases: ['eth_dst'], format: 'mac', writable: true, oxm: oxm(3, 6) }),
   f('dl_type', 16, 2, { aliases: ['eth_type'], maskable: false, format: 'ethertype', oxm: oxm(5, 2) }),
-  f('vlan_tci', 18, 2, { format: 'hex', oxm: oxm(4, 2, NXM_1) }),
+  f('vlan_tci', 18, 2, { format: 'hex', oxm: oxm(4, 2, NXM_0) }),
   // OF1.3 vlan_vid: 12-bit VID plus OFPVID_PRESENT (0x1000), which is our VLAN_PRESENT bit.
   f('vlan_vid', 18, 2, { bits: 0x1fffn, writable: true, oxm: oxm(6, 2) }),
   f('dl_vlan', 18, 2, { bits: 0x0fffn, maskable: false, writable: true }),
@@ -120,7 +121,7 @@ export const FIELDS: readonly MfField[] = [
   f('icmp_code', 75, 1, { maskable: false, prereq: 'icmp', oxm: oxm(20, 1) }),
   f('icmpv6_type', 73, 1, { maskable: false, prereq: 'icmpv6', oxm: oxm(29, 1) }),
   f('icmpv6_code', 75, 1, { maskable: false, prereq: 'icmpv6', oxm: oxm(30, 1) }),
-  f('tcp_flags', 76, 2, { bits: 0x0fffn, format: 'tcp_flags', prereq: 'tcp', oxm: oxm(42, 2, NXM_1) }),
+  f('tcp_flags', 76, 2, { bits: 0x0fffn, format: 'tcp_flags', prereq: 'tcp', oxm: oxm(34, 2, NXM_1) }),   // OF1.3 sends ONF experimenter field 42 (src/openflow/oxm.ts)
 ];
 
 const BY_NAME = new Map<string, MfField>();
