@@ -8,6 +8,7 @@
  * and random packets (oracle/packets.ts) hit them.
  */
 import { Match } from '../../../src/ofproto/match';
+import { ipv6 } from '../packets';
 import { mfField, MfField, OFPP } from '../../../src/ofproto/meta-flow';
 import { OfpAction, GroupType, Bucket, OFPG_ANY } from '../../../src/ofproto/ofp-actions';
 import { FlowMod } from '../../../src/ofproto/tables';
@@ -47,23 +48,13 @@ export const POOL = {
     '0a:00:00:00:00:06'].map(parseMac),
   bcastMacs: ['ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:fb', '33:33:00:00:00:01'].map(parseMac),
   ipv4: [0x0a000001, 0x0a000002, 0x0a0001fe, 0x0a800001, 0xc0a80001, 0xc0a8ff02, 0x08080808, 0xe0000001],
-  ipv6: ['fd00::1', 'fd00::2', 'fd00:0:0:1::1', 'fe80::1', '2001:db8::1', 'ff02::1'].map(ipv6Bytes),
+  ipv6: ['fd00::1', 'fd00::2', 'fd00:0:0:1::1', 'fe80::1', '2001:db8::1', 'ff02::1'].map(ipv6),
   l4ports: [0, 9, 53, 80, 443, 1024, 0x1000, 0x1fff, 4789, 8080, 0x8000, 65535],
   vids: [0, 1, 10, 20, 4095],
   ttls: [0, 1, 2, 64, 255],
   /** eth_types a key or a rule can have (0x88b5: opaque, 0x88a8: S-tag, 0x05ff: 802.2 without SNAP). */
   ethTypes: [ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP, ETH_TYPE_RARP, 0x88b5, 0x88a8, 0x05ff],
 };
-
-export function ipv6Bytes(s: string): Buffer {
-  const [head, tail] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined ? (tail ? tail.split(':') : []) : [];
-  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
-  return b;
-}
 
 const bufToBig = (b: Buffer): bigint => BigInt('0x' + (b.toString('hex') || '0'));
 const prefixMask = (bits: number, len: number): bigint => (len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(bits - len));
