@@ -35,8 +35,9 @@ describe('oracle: megaflow cache vs OpenFlow tables (model datapath)', function 
             checked += o.checkMegaflows([...dp.flows.values()], 1);
           }
           const key = o.nextKey();
+          const want = o.reference(key);
           const r = dp.receive(key);
-          o.compare(r.flow ? 'cache hit' : 'upcall', key, r.actions, r.flow);
+          o.compare(r.flow ? `packet ${i}: cache hit` : `packet ${i}: upcall`, key, r.actions, r.flow, want);
           maxFlows = Math.max(maxFlows, dp.flows.size);
           maxMasks = Math.max(maxMasks, dp.nMasks);
         }

@@ -35,6 +35,23 @@ export function captureLogs(): () => void {
   return () => setLogSink((l) => process.stderr.write(l + '\n'));
 }
 
+/** A MAC table read through to the bridge's, whose own learning is kept aside (and dropped by reset()). */
+class MacOverlay extends MacLearning {
+  private readonly local = new Map<string, number>();
+  constructor(private readonly base: MacLearning) { super(300); }
+  reset(): void { this.local.clear(); }
+  override learn(vlan: number, src: Buffer, port: number): boolean {
+    if (src[0] & 1) return false;
+    const id = `${vlan}/${src.toString('hex')}`;
+    if ((this.local.get(id) ?? this.base.lookup(vlan, src)) === port) return false;
+    this.local.set(id, port);
+    return true;
+  }
+  override lookup(vlan: number, dst: Buffer): number | undefined {
+    return this.local.get(`${vlan}/${dst.toString('hex')}`) ?? this.base.lookup(vlan, dst);
+  }
+}
+
 /**
  * A bridge as ofproto.ts wires one, over any Dpif: OfTables (mirrored by the
  * naive reference), MAC learning, ports, Udpif with MAC and table revalidation.
@@ -46,6 +63,8 @@ export class OracleBridge {
   readonly ctx: XlateContext;
   readonly refCtx: XlateContext;
   readonly udpif: Udpif;
+  private readonly overlay: MacOverlay;
+  private readonly overlayCtx: XlateContext;
   readonly divergences: Divergence[] = [];
   readonly mods: string[] = [];
   private pending = false;
@@ -57,6 +76,8 @@ export class OracleBridge {
     this.naive.check();
     this.ctx = { bridge: 'br0', tables: this.tables, macs: this.macs, ports: () => this.ports };
     this.refCtx = { ...this.ctx, tables: this.naive };
+    this.overlay = new MacOverlay(this.macs);
+    this.overlayCtx = { ...this.refCtx, macs: this.overlay };
     this.udpif = new Udpif(dpif, this.ctx);
     // As the bridge (ofproto.ts): a learned MAC that appears, moves or ages out
     // changes NORMAL's answer for flows with it (revalidated at once); table
@@ -66,7 +87,7 @@ export class OracleBridge {
     this.tables.on('changed', () => { this.pending = true; });
   }
 
-  close(): void { this.udpif.close(); this.macs.close(); }
+  close(): void { this.udpif.close(); this.macs.close(); this.overlay.close(); }
 
   /** The barrier: revalidate after the flow_mods so far (and port changes). */
   sync(): void {
@@ -78,14 +99,23 @@ export class OracleBridge {
   /** Marks a change the tables do not announce (port liveness) for the next sync(). */
   changed(): void { this.pending = true; }
 
-  /** The decision of the OpenFlow tables for `key` now (no learning: the MAC table is shared). */
+  /**
+   * The decision of the OpenFlow tables for `key` now: the naive lookup, with
+   * MAC learning on a copy of the bridge's MAC table (a translation can learn
+   * and then look up what it learned, e.g. two NORMALs with resubmit(port);
+   * the copy keeps the reference from changing the bridge's state).
+   */
   reference(key: FlowKey): OdpAction[] {
-    return xlate(this.refCtx, key, { learn: false }).actions;
+    this.overlay.reset();
+    return xlate(this.overlayCtx, key, { learn: true }).actions;
   }
 
-  /** Compares a cache decision with the reference; records a divergence. */
-  compare(what: string, key: FlowKey, got: OdpAction[], megaflow?: InstalledFlow): boolean {
-    const want = this.reference(key);
+
+  /**
+   * Compares a cache decision with the reference (for an upcall, computed
+   * before the packet was handled: from the same MAC table); records a divergence.
+   */
+  compare(what: string, key: FlowKey, got: OdpAction[], megaflow?: InstalledFlow, want = this.reference(key)): boolean {
     if (actionsKey(got) === actionsKey(want)) return true;
     this.divergences.push({ what, key: key.clone(), got, want, megaflow: megaflow && formatFlowMatch(megaflow.key, megaflow.mask) });
     return false;
