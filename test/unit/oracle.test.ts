@@ -232,6 +232,23 @@ describe('oracle golden cases (model datapath)', () => {
     } finally { g.close(); }
   });
 
+  it('MAC learning follows hosts whose traffic is served by the cache (a host that moves back is re-learned)', () => {
+    // OVS re-learns from datapath flow stats (the revalidator translates with learning when a
+    // flow saw packets); otherwise traffic to a host that moved back keeps going to its old port.
+    const A = '02:00:00:00:00:0a', B = '02:00:00:00:00:0b';
+    const g = golden([flow(0, [], [out(OFPP.NORMAL)])], plainPorts(3));
+    try {
+      assert.equal(g.send(1, { src: A, dst: B }), '2,3');      // A learned on 1, B unknown: flood
+      assert.equal(g.send(2, { src: B, dst: A }), '1');        // B learned on 2
+      assert.equal(g.send(1, { src: A, dst: B }), '2');        // megaflow A->B on port 1 (keeps matching)
+      assert.equal(g.send(3, { src: A, dst: B }), '2');        // A moves to port 3
+      assert.equal(g.send(2, { src: B, dst: A }), '3');
+      assert.equal(g.send(1, { src: A, dst: B }), '2');        // A is back on port 1: served by the cache
+      g.b.udpif.revalidate();                                   // even after a revalidation pass
+      assert.equal(g.send(2, { src: B, dst: A }), '1', 'traffic to A follows A back to port 1');
+    } finally { g.close(); }
+  });
+
   it('spray (OVS baseline): udp tp_dst={9,53,80,443,4789} -> output:2 + NORMAL, 10k dports 1024..11023 from one MAC pair: <= 16 UDP megaflows', () => {
     const g = golden([...[9, 53, 80, 443, 4789].map((p) => flow(100, [['dl_type', 0x0800n], ['nw_proto', 17n], ['tp_dst', BigInt(p)]], [out(2)])),
       flow(0, [], [out(OFPP.NORMAL)])]);
