@@ -41,7 +41,7 @@ describe('oracle: megaflow cache vs OpenFlow tables (model datapath)', function 
         for (let i = 0; i < PER_SEED && o.divergences.length < 5; i++) {
           if (i && i % MOD_EVERY === 0) {
             o.mutate();
-            checked += o.checkMegaflows([...dp.flows.values()], 1);
+            checked += o.checkMegaflows([...dp.flows.values()], 0);
           }
           const key = o.nextKey();
           const want = o.reference(key);
@@ -50,7 +50,7 @@ describe('oracle: megaflow cache vs OpenFlow tables (model datapath)', function 
           maxFlows = Math.max(maxFlows, dp.flows.size);
           maxMasks = Math.max(maxMasks, dp.nMasks);
         }
-        checked += o.checkMegaflows([...dp.flows.values()], 3);
+        checked += o.checkMegaflows([...dp.flows.values()], 2);
         const s = dp.counters;
         console.log(`      seed ${seed}: ${o.tables.ruleCount} rules in ${o.spec.nTables} tables, ${o.tables.groups.size} groups; ` +
           `${s.hits} hits / ${s.misses} upcalls; megaflows ${dp.flows.size} (max ${maxFlows}), masks ${dp.nMasks} (max ${maxMasks}); ` +
@@ -246,6 +246,20 @@ describe('oracle golden cases (model datapath)', () => {
       assert.equal(g.send(1, { src: A, dst: B }), '2');        // A is back on port 1: served by the cache
       g.b.udpif.revalidate();                                   // even after a revalidation pass
       assert.equal(g.send(2, { src: B, dst: A }), '1', 'traffic to A follows A back to port 1');
+    } finally { g.close(); }
+  });
+
+  it('revalidation translates as a packet would: NORMAL learns the source before looking up the destination', () => {
+    // A megaflow for a src == dst packet, then NORMAL above it: translated without learning,
+    // NORMAL floods (destination unknown) with the same wildcards and actions as the old
+    // megaflow, so it is kept; a real packet learns its source first and is dropped (hairpin).
+    const X = '02:00:00:00:00:06';
+    const g = golden([flow(10, [['in_port', 2n], ['dl_src', mac(X)], ['dl_dst', mac(X)], ['vlan_tci', 0n, 0x1fffn]], [out(1)])], plainPorts(2));
+    try {
+      assert.equal(g.send(2, { src: X, dst: X }), '1');
+      g.b.naive.add(flow(20, [], [out(OFPP.NORMAL)]));
+      g.b.sync();
+      assert.equal(g.send(2, { src: X, dst: X }), 'drop', 'NORMAL: the source is learned on port 2, which is the input port');
     } finally { g.close(); }
   });
 
