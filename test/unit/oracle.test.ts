@@ -24,7 +24,7 @@ import { frame, FrameSpec } from '../support/packets';
 const SEEDS = process.env.ORACLE_SEEDS ? process.env.ORACLE_SEEDS.split(',').map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOTAL = Number(process.env.ORACLE_PACKETS ?? 100_000);
 const PER_SEED = Math.ceil(TOTAL / SEEDS.length);
-const MOD_EVERY = 400;
+const MOD_EVERY = 500;
 
 describe('oracle: megaflow cache vs OpenFlow tables (model datapath)', function () {
   this.timeout(120_000);
