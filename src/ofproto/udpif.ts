@@ -17,7 +17,7 @@ import { Vlog } from '../lib/vlog';
 const log = new Vlog('ofproto_dpif_upcall');
 
 /** An installed megaflow: key & mask as installed, and the wildcards translation asked for (mask may be narrower). */
-interface Installed { ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey }
+interface Installed { ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey; macs: Set<string> }
 
 export interface UdpifCounters {
   upcalls: number; installed: number; installFailed: number; executed: number; badUpcalls: number; actionUpcalls: number;
@@ -74,7 +74,7 @@ export class Udpif extends EventEmitter {
       const ufid = randomBytes(16);
       try {
         this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
-        this.track({ ufid, key: key.and(mask), mask, wc: x.wc });
+        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs });
         this.counters.installed++;
       } catch (e) {
         this.counters.installFailed++;
@@ -100,7 +100,9 @@ export class Udpif extends EventEmitter {
       const got = this.dpif.flowGet(f.ufid);
       if (!got) { this.untrack(f); continue; }
       const x = xlate(this.ctx, f.key, { learn: false });
-      const same = x.wc.equals(f.wc) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
+      // A packet of this flow would now learn (a host moved back, or its entry aged out): let the
+      // next one upcall and learn, as OVS's revalidator re-learns from flow stats.
+      const same = !x.wouldLearn && x.wc.equals(f.wc) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
       if (same) continue;
       this.dpif.flowDel(f.ufid);
       this.untrack(f);
@@ -110,9 +112,9 @@ export class Udpif extends EventEmitter {
     return n;
   }
 
-  /** Flows that may depend on MAC `mac` (as source or destination). */
+  /** Flows whose translation learned or looked up MAC `mac` (NORMAL records them, set_field rewrites included). */
   revalidateMac(mac: string): number {
-    return this.revalidate((f) => macToString(f.key.ethDst) === mac || macToString(f.key.ethSrc) === mac);
+    return this.revalidate((f) => f.macs.has(mac));
   }
 
   flush(): void {

@@ -42,7 +42,7 @@ export interface XlateContext {
 }
 
 export interface XlateOptions {
-  learn?: boolean;             // update MAC learning (false for revalidation and trace)
+  learn?: boolean;             // update MAC learning; false (revalidation, trace) learns into a scratch copy
   actions?: OfpAction[];       // packet-out: run these instead of table 0
   credit?: { packets: bigint; bytes: bigint };   // charge rules/groups (upcalls)
 }
@@ -59,6 +59,8 @@ export interface XlateResult {
   trace: TraceNode[];
   finalFlow: Buffer;           // FLOW_SIZE bytes
   error?: string;              // translation stopped early (depth, loops)
+  macs: Set<string>;           // MACs the decision depended on
+  wouldLearn: boolean;         // with learn:false, a packet would have changed MAC learning
 }
 
 const MAX_DEPTH = 64;          // resubmit/goto/group nesting (OVS MAX_DEPTH)
@@ -90,6 +92,9 @@ class Xlator {
   readonly rules: Rule[] = [];
   readonly trace: TraceNode[] = [];
   actionSet: OfpAction[] = [];
+  readonly macs = new Set<string>();          // MACs NORMAL learned or looked up (revalidate when they change)
+  readonly scratchMacs = new Map<string, number>();   // what a non-learning translation would have learned
+  wouldLearn = false;
   depth = 0;
   resubmits = 0;
   stopped = false;                           // drop the rest (invalid TTL, table miss, errors)
@@ -383,6 +388,10 @@ class Xlator {
 
   /* ---- NORMAL (L2 learning switch with VLANs) -------------------------- */
 
+  private lookupMac(vlan: number, mac: string, bytes: Uint8Array): number | undefined {
+    return this.scratchMacs.get(`${vlan}/${mac}`) ?? this.ctx.macs.lookup(vlan, Buffer.from(bytes));
+  }
+
   private normal(): void {
     const inPort = this.port(this.inPort);
     if (!inPort) { this.note('NORMAL: no input port (packet-out from the controller?): drop'); return; }
@@ -400,10 +409,23 @@ class Xlator {
       vlan = vid;
     }
     const src = this.flow.subarray(4, 10), dst = this.flow.subarray(10, 16);
-    if (this.opts.learn !== false && !isBroadcastOrMulticast(src) && this.ctx.macs.learn(vlan, Buffer.from(src), inPort.ofport)) {
-      this.note(`learned that ${macToString(src)} is on port ${inPort.name} in VLAN ${vlan}`);
+    if (!isBroadcastOrMulticast(src)) {
+      const mac = macToString(src);
+      this.macs.add(mac);
+      if (this.opts.learn !== false) {
+        if (this.ctx.macs.learn(vlan, Buffer.from(src), inPort.ofport)) this.note(`learned that ${mac} is on port ${inPort.name} in VLAN ${vlan}`);
+      } else if (this.lookupMac(vlan, mac, src) !== inPort.ofport) {
+        // Translate as the packet would: it would learn this (revalidation must know).
+        this.scratchMacs.set(`${vlan}/${mac}`, inPort.ofport);
+        this.wouldLearn = true;
+      }
     }
-    const learned = isBroadcastOrMulticast(dst) ? undefined : this.ctx.macs.lookup(vlan, Buffer.from(dst));
+    let learned: number | undefined;
+    if (!isBroadcastOrMulticast(dst)) {
+      const mac = macToString(dst);
+      this.macs.add(mac);
+      learned = this.lookupMac(vlan, mac, dst);
+    }
     const pcp = tagged ? tci & 0xe000 : 0;
     if (learned === undefined || !this.port(learned)) {
       this.note(isBroadcastOrMulticast(dst) ? 'multicast or broadcast destination, flooding' : 'no learned MAC for destination, flooding');
@@ -527,7 +549,7 @@ export function xlate(ctx: XlateContext, key: FlowKey, opts: XlateOptions = {}):
   x.executeActionSet();
   const wc = new FlowKey(x.wc.subarray(0, KEY_SIZE));
   normalizeMegaflowMask(key, wc);
-  return { actions: x.odp, wc, rules: x.rules, trace: x.trace, finalFlow: x.flow, error: x.error };
+  return { actions: x.odp, wc, rules: x.rules, trace: x.trace, finalFlow: x.flow, error: x.error, macs: x.macs, wouldLearn: x.wouldLearn };
 }
 
 /**
@@ -542,6 +564,10 @@ export function normalizeMegaflowMask(key: FlowKey, wc: FlowKey): void {
   const ip = et === ETH_TYPE_IP || et === ETH_TYPE_IPV6;
   const arp = et === ETH_TYPE_ARP || et === ETH_TYPE_RARP;
   m.writeUInt16LE(0, 78);
+  // The datapath always keys the tag's presence (the key format says "tagged" or
+  // not before anything else) and matches an untagged key's TCI exactly: say so.
+  if (!key.vlanTci) m.writeUInt16BE(0xffff, 18);
+  else m.writeUInt16BE(m.readUInt16BE(18) | VLAN_PRESENT, 18);
   if (!ip && !arp) { m.fill(0, 20, 78); return; }
   if (arp) {
     m.fill(0, 21, 28); m.fill(0, 32, 44); m.fill(0, 48, 60); m.fill(0, 72, 78);
