@@ -8,14 +8,14 @@
  * narrows a megaflow: the megaflow mask is the first 80 bytes of the
  * wildcards.
  */
-import { KEY_SIZE, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../dpif/flow-key';
+import { KEY_SIZE, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, isArpType, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../dpif/flow-key';
 
 export const OFS_METADATA = KEY_SIZE;        // 80: u64, network order
 export const OFS_REGS = KEY_SIZE + 8;        // 88: reg0..reg7, u32 each, network order
 export const N_REGS = 8;
 export const FLOW_SIZE = OFS_REGS + 4 * N_REGS;   // 120 (a multiple of 4: the classifier works in 32-bit words)
 export const FLOW_WORDS = FLOW_SIZE / 4;
-export const ETH_TYPE_RARP = 0x8035;
+export { ETH_TYPE_RARP };   // one definition, in the key's module
 
 /**
  * Classifier stages (OVS staged lookup): a subtable is checked stage by stage,
@@ -183,7 +183,7 @@ export function prereqOk(p: Prereq, flow: Buffer, mask?: Buffer): boolean {
   const l4 = (proto: number, eth?: number): boolean => isIp && protoExact && flow[20] === proto && (eth === undefined || ethType === eth);
   switch (p) {
     case 'none': return true;
-    case 'arp': return ethExact && (ethType === ETH_TYPE_ARP || ethType === ETH_TYPE_RARP);
+    case 'arp': return ethExact && isArpType(ethType);
     case 'ipv4': return ethExact && ethType === ETH_TYPE_IP;
     case 'ipv6': return ethExact && ethType === ETH_TYPE_IPV6;
     case 'ip': return isIp;

@@ -8,7 +8,7 @@
 import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
 import { Dpif } from '../dpif/dpif';
-import { FlowKey, KEY_SIZE, macToString } from '../dpif/flow-key';
+import { FlowKey, KEY_SIZE } from '../dpif/flow-key';
 import { PacketCmd, decodePacketMsg, OvsPacketMsg } from '../dpif/odp-netlink';
 import { xlate, XlateContext, normalizeMegaflowMask } from './xlate';
 import { decodeControllerUserdata, PacketIn } from './packet-in';

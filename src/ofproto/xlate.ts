@@ -8,14 +8,13 @@
  * (commit, as OVS's commit_odp_actions), so a datapath set action is
  * emitted once per change that is actually seen.
  */
-import { FlowKey, KEY_SIZE, VLAN_PRESENT, FRAG_ANY, FRAG_LATER, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_ARP,
+import { FlowKey, KEY_SIZE, VLAN_PRESENT, FRAG_ANY, FRAG_LATER, ETH_TYPE_IP, ETH_TYPE_IPV6, isArpType,
   IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, IPPROTO_ICMPV6, isBroadcastOrMulticast, macToString } from '../dpif/flow-key';
 import { OdpAction, SetField } from '../dpif/odp-netlink';
-import { FLOW_SIZE, OFS_METADATA, OFPP, mfSet, mfGet, mfExact, mfField, MfField } from './meta-flow';
+import { FLOW_SIZE, OFPP, mfSet, mfGet, mfExact, mfField, MfField } from './meta-flow';
 import { OfpAction, Rule, Group, GroupType, Bucket, PacketInReason, OFPG_ANY } from './ofp-actions';
 import { MacLearning } from './mac-learning';
 import { encodeControllerUserdata } from './packet-in';
-import { ETH_TYPE_RARP } from './meta-flow';
 
 export interface XPort {
   ofport: number;           // == datapath port number
@@ -562,7 +561,7 @@ export function normalizeMegaflowMask(key: FlowKey, wc: FlowKey): void {
   const m = wc.buf;
   const et = key.ethType;
   const ip = et === ETH_TYPE_IP || et === ETH_TYPE_IPV6;
-  const arp = et === ETH_TYPE_ARP || et === ETH_TYPE_RARP;
+  const arp = isArpType(et);
   m.writeUInt16LE(0, 78);
   // The datapath always keys the tag's presence (the key format says "tagged" or
   // not before anything else) and matches an untagged key's TCI exactly: say so.
@@ -586,4 +585,3 @@ export function normalizeMegaflowMask(key: FlowKey, wc: FlowKey): void {
   if (l3) m.writeUInt16BE(0xffff, 16);
 }
 
-export { OFS_METADATA };

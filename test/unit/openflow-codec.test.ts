@@ -619,10 +619,9 @@ function withPrereqs(name: string): Match {
 }
 
 describe('OpenFlow codec: OXM and ofp_match', () => {
-  it('our OXM/NXM header table agrees with meta-flow ids (except meta-flow\'s vlan_tci and tcp_flags)', () => {
-    // meta-flow says vlan_tci is NXM_1/4 (that is NXM_NX_REG4; NXM_OF_VLAN_TCI is NXM_0/4) and tcp_flags NXM_1/42
-    // (NXM_NX_TCP_FLAGS is NXM_1/34; OVS 3.1 sends ONF experimenter field 42 in OF1.3, see the tcp_flags golden).
-    const known = new Set(['vlan_tci', 'tcp_flags']);
+  it('our OXM/NXM header table agrees with meta-flow ids (tcp_flags: OF1.3 sends the ONF field)', () => {
+    // meta-flow names tcp_flags by NXM_NX_TCP_FLAGS (NXM_1/34); in OF1.3 OVS 3.1 sends ONF experimenter field 42.
+    const known = new Set(['tcp_flags']);
     for (const f of FIELDS) {
       if (!f.oxm || known.has(f.name)) continue;
       const e = of.oxmForField(f);
