@@ -8,7 +8,15 @@ import * as path from 'path';
 import { PortHook } from '../dpif/dpif';
 
 export interface PortRecord { ofport: number; hook: PortHook | 'auto'; tag?: number; trunks?: number[] }
-export interface BridgeRecord { ports: Record<string, PortRecord> }
+export interface BridgeRecord {
+  ports: Record<string, PortRecord>;
+  /** set-controller targets (tcp:, ptcp:, unix:, punix:). */
+  controllers?: string[];
+  failMode?: 'standalone' | 'secure';
+  /** Controller inactivity probe and reconnect backoff limit, ms (OVS Controller inactivity_probe / max_backoff). */
+  inactivityProbeMs?: number;
+  maxBackoffMs?: number;
+}
 export interface Config { uuid?: string; bridges: Record<string, BridgeRecord> }
 
 export class ConfigStore {

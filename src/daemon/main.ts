@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   checkNotRunning(pidfile);
   fs.writeFileSync(pidfile, `${process.pid}\n`);
 
-  const vswitchd = new Vswitchd(new ConfigStore(dirs.dbdir));
+  const vswitchd = new Vswitchd(new ConfigStore(dirs.dbdir), dirs.rundir);
   const control = new ControlServer(path.join(dirs.rundir, CONTROL_SOCKET), (a) => vswitchd.handle(a));
   let stopping = false;
   const stop = async (why: string): Promise<void> => {

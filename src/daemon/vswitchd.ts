@@ -4,8 +4,9 @@
  * datapaths. Output formats follow ovs-vsctl / ovs-appctl.
  */
 import { Bridge } from '../ofproto/ofproto';
+import { ConnMgr, FailMode, parseTarget } from '../ofproto/connmgr';
 import { PortHook } from '../dpif/dpif';
-import { ConfigStore, Config } from './config-store';
+import { ConfigStore, Config, BridgeRecord } from './config-store';
 import { formatDumpedFlow } from '../dpif/odp-util';
 import { FlowKey, KEY_SIZE } from '../dpif/flow-key';
 import { flowExtract } from '../dpif/flow-extract';
@@ -17,15 +18,17 @@ import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('bridge');
 const HOOKS = ['auto', 'tc', 'xdp', 'xdp-generic'] as const;
-export const VERSION = '0.1.0';
+export { VERSION } from '../lib/version';
+import { VERSION } from '../lib/version';
 
 export class Vswitchd {
   private readonly bridges = new Map<string, Bridge>();
+  private readonly connmgrs = new Map<string, ConnMgr>();
   private config: Config = { bridges: {} };
   private queue: Promise<unknown> = Promise.resolve();
   onExit?: (cleanup: boolean) => void;
 
-  constructor(private readonly store: ConfigStore) {}
+  constructor(private readonly store: ConfigStore, private readonly rundir: string) {}
 
   /** Re-creates the stored bridges and ports. A port that fails is logged and kept in the config. */
   async start(): Promise<void> {
@@ -33,8 +36,7 @@ export class Vswitchd {
     if (!this.config.uuid) { this.config.uuid = randomUUID(); this.save(); }
     for (const [br, rec] of Object.entries(this.config.bridges)) {
       try {
-        const b = await Bridge.create(br);
-        this.bridges.set(br, b);
+        const b = await this.createBridge(br, rec);
         for (const [iface, p] of Object.entries(rec.ports)) {
           await b.addPort(iface, { ofport: p.ofport, hook: p.hook, tag: p.tag, trunks: p.trunks }).catch((e: Error) =>
             log.warn(`${br}: could not add port ${iface}: ${e.message}`));
@@ -45,7 +47,35 @@ export class Vswitchd {
     }
   }
 
+  /** A bridge with its OpenFlow connections: management socket, stored controllers and fail mode. */
+  private async createBridge(name: string, rec: BridgeRecord): Promise<Bridge> {
+    const b = await Bridge.create(name, { failMode: rec.failMode ?? 'standalone' });
+    const mgr = new ConnMgr(b, { rundir: this.rundir, probeIntervalMs: rec.inactivityProbeMs, maxBackoffMs: rec.maxBackoffMs }, rec.failMode ?? 'standalone');
+    try {
+      await mgr.start();
+      await mgr.setControllers(rec.controllers ?? []);
+    } catch (e) {
+      log.err(`${name}: OpenFlow: ${(e as Error).message}`);
+    }
+    this.bridges.set(name, b);
+    this.connmgrs.set(name, mgr);
+    return b;
+  }
+
+  private async destroyBridge(name: string): Promise<void> {
+    await this.connmgrs.get(name)?.close();
+    this.connmgrs.delete(name);
+    await this.bridges.get(name)?.close();
+    this.bridges.delete(name);
+  }
+
+  private connmgr(name: string | undefined): ConnMgr {
+    return this.connmgrs.get(this.bridge(name).name)!;
+  }
+
   async stop(): Promise<void> {
+    for (const m of this.connmgrs.values()) await m.close().catch((e: Error) => log.warn(e.message));
+    this.connmgrs.clear();
     for (const b of this.bridges.values()) await b.close().catch((e: Error) => log.warn(e.message));
     this.bridges.clear();
   }
@@ -88,9 +118,8 @@ export class Vswitchd {
         const [br] = rest;
         if (!br) throw new Error("'add-br' command requires at least 1 arguments");
         if (this.bridges.has(br)) { if (flags.has('--may-exist')) return ''; throw new Error(`cannot create a bridge named ${br} because a bridge named ${br} already exists`); }
-        const b = await Bridge.create(br);
-        this.bridges.set(br, b);
         this.config.bridges[br] = { ports: {} };
+        await this.createBridge(br, this.config.bridges[br]).catch((e: Error) => { delete this.config.bridges[br]; throw e; });
         this.save();
         return '';
       }
@@ -99,8 +128,7 @@ export class Vswitchd {
         if (!br) throw new Error("'del-br' command requires at least 1 arguments");
         const b = this.bridges.get(br);
         if (!b) { if (flags.has('--if-exists')) return ''; throw new Error(`no bridge named ${br}`); }
-        await b.close();
-        this.bridges.delete(br);
+        await this.destroyBridge(br);
         delete this.config.bridges[br];
         this.save();
         return '';
@@ -123,7 +151,8 @@ export class Vswitchd {
       case 'set': case 'clear': {
         // set Port P tag=10 trunks=10,20 / clear Port P tag trunks (the Port columns we have)
         const [table, rec, ...cols] = rest;
-        if (!/^port$/i.test(table ?? '')) throw new Error(`table "${table ?? ''}" is not supported (supported: Port)`);
+        if (/^controller$/i.test(table ?? '') && verb === 'set') return this.setControllerColumns(rec, cols);
+        if (!/^port$/i.test(table ?? '')) throw new Error(`table "${table ?? ''}" is not supported (supported: Port, Controller)`);
         const b = [...this.bridges.values()].find((x) => x.port(rec ?? ''));
         if (!b) throw new Error(`no row "${rec ?? ''}" in table Port`);
         const cur = b.port(rec)!;
@@ -150,10 +179,65 @@ export class Vswitchd {
         if (!b) throw new Error(`no port named ${rest[0]}`);
         return b.name + '\n';
       }
+      case 'set-controller': {
+        const [br, ...targets] = rest;
+        if (!br || !targets.length) throw new Error("'set-controller' command requires at least 2 arguments");
+        targets.forEach(parseTarget);                       // all valid, or nothing changes
+        await this.connmgr(br).setControllers(targets);
+        this.config.bridges[this.bridge(br).name].controllers = targets;
+        this.save();
+        return '';
+      }
+      case 'del-controller': {
+        const br = this.bridge(rest[0]).name;
+        await this.connmgr(br).setControllers([]);
+        delete this.config.bridges[br].controllers;
+        this.save();
+        return '';
+      }
+      case 'get-controller': return (this.config.bridges[this.bridge(rest[0]).name].controllers ?? []).map((t) => t + '\n').join('');
+      case 'set-fail-mode': {
+        const [br, mode] = rest;
+        if (mode !== 'standalone' && mode !== 'secure') throw new Error(`fail-mode must be "standalone" or "secure", not "${mode ?? ''}"`);
+        this.connmgr(br).setFailMode(mode);
+        this.config.bridges[this.bridge(br).name].failMode = mode;
+        this.save();
+        return '';
+      }
+      case 'del-fail-mode': {
+        const br = this.bridge(rest[0]).name;
+        this.connmgr(br).setFailMode('standalone');
+        delete this.config.bridges[br].failMode;
+        this.save();
+        return '';
+      }
+      case 'get-fail-mode': { const m = this.config.bridges[this.bridge(rest[0]).name].failMode; return m ? m + '\n' : ''; }
       case 'show': return this.show();
       case undefined: throw new Error('missing command name (use --help for help)');
       default: throw new Error(`unknown command '${verb}'; use --help for help`);
     }
+  }
+
+  /**
+   * `set Controller BR inactivity_probe=MS max_backoff=MS` (OVS keeps these per
+   * controller; here they apply to all of a bridge's controllers). Active
+   * controllers reconnect with the new settings.
+   */
+  private setControllerColumns(br: string | undefined, cols: string[]): string {
+    const rec = this.config.bridges[this.bridge(br).name];
+    const next = { ...rec };
+    for (const c of cols) {
+      const m = /^(inactivity_probe|max_backoff)=(\d+)$/.exec(c);
+      if (!m) throw new Error(`"${c}": Controller column not supported (supported: inactivity_probe=MS, max_backoff=MS)`);
+      const ms = Number(m[2]);
+      if (ms < 100 || ms > 3600_000) throw new Error(`"${c}": expected 100..3600000 ms`);
+      if (m[1] === 'inactivity_probe') next.inactivityProbeMs = ms; else next.maxBackoffMs = ms;
+    }
+    const name = this.bridge(br).name;
+    this.connmgr(name).setTiming(next.inactivityProbeMs, next.maxBackoffMs);
+    this.config.bridges[name] = next;
+    this.save();
+    return '';
   }
 
   /** `-- set Interface IFACE ofport_request=N options:dp-hook=tc` (or `-- set Port IFACE tag=N`) after add-port. */
@@ -184,7 +268,15 @@ export class Vswitchd {
   private show(): string {
     const lines = [this.config.uuid ?? ''];
     for (const b of [...this.bridges.values()].sort((x, y) => x.name.localeCompare(y.name))) {
-      lines.push(`    Bridge ${b.name}`, '        datapath_type: xdp');
+      lines.push(`    Bridge ${b.name}`);
+      const rec = this.config.bridges[b.name];
+      const mgr = this.connmgrs.get(b.name);
+      for (const t of rec?.controllers ?? []) {
+        lines.push(`        Controller "${t}"`);
+        if (/^(tcp|unix):/.test(t) && mgr?.isConnected(t)) lines.push('            is_connected: true');
+      }
+      if (rec?.failMode) lines.push(`        fail_mode: ${rec.failMode}`);
+      lines.push('        datapath_type: xdp');
       const dp = new Map(b.dpPorts().map((p) => [p.name, p]));
       for (const p of [...b.ports()].sort((x, y) => x.name.localeCompare(y.name))) {
         lines.push(`        Port ${p.name}`);

@@ -133,14 +133,11 @@ class Subtable {
 const betterThan = (a: Rule, b: Rule | undefined): boolean =>
   !b || a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
 
-export interface ClassifierStats { lookups: number; matched: number }
-
 export class Classifier {
   private readonly subtables = new Map<string, Subtable>();
   private sorted: Subtable[] = [];
   private resort = false;
   private n = 0;
-  readonly stats: ClassifierStats = { lookups: 0, matched: 0 };
 
   get count(): number { return this.n; }
   get nSubtables(): number { return this.subtables.size; }
@@ -216,7 +213,6 @@ export class Classifier {
    * `wc` (a FLOW_SIZE buffer) the bits the answer depended on.
    */
   lookup(flow: Buffer, wc: Buffer | null): Rule | undefined {
-    this.stats.lookups++;
     if (this.resort) this.sortSubtables();
     let best: Rule | undefined;
     for (const st of this.sorted) {
@@ -249,7 +245,6 @@ export class Classifier {
         if (st.matches(flow, r)) { if (betterThan(r, best)) best = r; break; }
       }
     }
-    if (best) this.stats.matched++;
     return best;
   }
 

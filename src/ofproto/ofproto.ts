@@ -9,8 +9,10 @@ import { DpifXdp, DpifXdpOptions } from '../dpif/dpif-xdp';
 import { MAX_METERS } from '../dpif/xvs-abi';
 import { DpifPort, PortHook } from '../dpif/dpif';
 import { FlowKey } from '../dpif/flow-key';
-import { RtNetlink } from '../netlink';
+import { RtNetlink, LinkInfo } from '../netlink';
+import { createHash } from 'crypto';
 import { Match } from './match';
+import { OFPP } from './meta-flow';
 import { OfTables, RemovedReason } from './tables';
 import { Rule, Meter, OfpAction } from './ofp-actions';
 import { OfpError, OFPET, OFPMMFC } from './ofp-errors';
@@ -34,13 +36,22 @@ export interface PortConfig {
 
 export type FailMode = 'standalone' | 'secure';
 
+/** Why a port changed (OFPPR_*). */
+export type PortChange = 'add' | 'delete' | 'modify';
+
+/** A port with its kernel link, for PORT_DESC / PORT_STATS / PORT_STATUS. */
+export interface PortState extends PortConfig { live: boolean; ifindex: number; addedAt: number; link?: LinkInfo }
+
 export class Bridge extends EventEmitter {
   readonly tables = new OfTables();
   readonly macs: MacLearning;
   readonly udpif: Udpif;
   readonly ctx: XlateContext;
-  private readonly portsByName = new Map<string, PortConfig & { live: boolean; ifindex: number }>();
+  private readonly portsByName = new Map<string, PortConfig & { live: boolean; ifindex: number; addedAt: number }>();
   private revalidatePending = false;
+  private failOpenOn = false;
+  /** OpenFlow datapath id: OVS takes the local port's MAC; with no local port, a stable hash of the name. */
+  readonly datapathId: bigint;
   /** OpenFlow meter id -> datapath meter id (the datapath has MAX_METERS slots). */
   private readonly dpMeters = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
@@ -55,7 +66,9 @@ export class Bridge extends EventEmitter {
       macs: this.macs,
       ports: () => this.xports(),
       dpMeter: (id) => this.dpMeters.get(id),
+      failOpen: () => this.failOpenOn,
     };
+    this.datapathId = BigInt('0x' + createHash('sha256').update(`xdp-vswitch:${name}`).digest('hex').slice(0, 12)) | 0x020000000000n;
     this.udpif = new Udpif(dpif, this.ctx);
     this.udpif.on('packet-in', (p: PacketIn) => this.emit('packet-in', p));
     // A learned MAC that appears, moves or ages out changes NORMAL's answer.
@@ -69,8 +82,27 @@ export class Bridge extends EventEmitter {
     this.unsubscribeLinks = rtnl.onLinkChange((ev) => this.linkChanged(ev.link.index, ev.type === 'new' && ev.link.operUp),
       (e) => log.rateLimited('WARN', 'links', `${name}: link monitor: ${e.message}`));
     // fail-mode standalone: a new bridge is a learning switch (OVS's default flow).
-    if (failMode === 'standalone') this.tables.add({ priority: 0, match: Match.any(), actions: [{ type: 'output', port: 0xfffffffa }] });
+    this.resetFlows(failMode === 'standalone');
   }
+
+  /**
+   * Deletes every flow; with `normal`, adds OVS's default flow
+   * `priority=0 actions=NORMAL` (a standalone bridge with no controller).
+   */
+  resetFlows(normal: boolean): void {
+    this.tables.removeRules([...this.tables.rules()], RemovedReason.DELETE);
+    if (normal) this.tables.add({ priority: 0, match: Match.any(), actions: [{ type: 'output', port: OFPP.NORMAL }] });
+  }
+
+  /** Fail-open (standalone bridge whose controllers are all unreachable): NORMAL overrides the tables. */
+  setFailOpen(on: boolean): void {
+    if (on === this.failOpenOn) return;
+    this.failOpenOn = on;
+    log.info(`${this.name}: ${on ? 'no controller connected: entering fail-open (NORMAL)' : 'controller connected: leaving fail-open'}`);
+    this.udpif.flush();
+  }
+
+  get failOpen(): boolean { return this.failOpenOn; }
 
   static async create(name: string, opts: DpifXdpOptions & { macAgingSec?: number; failMode?: FailMode } = {}): Promise<Bridge> {
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new Error(`invalid bridge name "${name}" (1-15 of A-Z a-z 0-9 _ . -)`);
@@ -108,7 +140,7 @@ export class Bridge extends EventEmitter {
       if (p.ifindex !== ifindex || p.live === live) continue;
       p.live = live;
       log.info(`${this.name}: port ${p.name} link ${live ? 'up' : 'down'}`);
-      this.emit('port-status', p);
+      this.emit('port-status', 'modify', p);
       this.scheduleRevalidation();         // fast-failover groups depend on liveness
     }
   }
@@ -169,12 +201,12 @@ export class Bridge extends EventEmitter {
     else if (used.has(ofport)) throw new Error(`ofport ${ofport} is already in use on bridge ${this.name}`);
     const dp = await this.dpif.addPort(name, ofport, opts.hook ?? 'auto');
     const link = await this.rtnl.getLink(name);
-    const pc = { name, ofport, hook: opts.hook ?? 'auto', tag: opts.tag, trunks: opts.trunks, live: link?.operUp ?? false, ifindex: dp.ifindex };
+    const pc = { name, ofport, hook: opts.hook ?? 'auto', tag: opts.tag, trunks: opts.trunks, live: link?.operUp ?? false, ifindex: dp.ifindex, addedAt: Date.now() };
     this.portsByName.set(name, pc);
     // Floods and ALL now include the new port.
     this.udpif.flush();
     log.info(`${this.name}: added port ${name} as ofport ${ofport} (${dp.hook})`);
-    this.emit('port-status', pc);
+    this.emit('port-status', 'add', pc);
     return pc;
   }
 
@@ -196,6 +228,26 @@ export class Bridge extends EventEmitter {
     await this.dpif.removePort(p.ofport);
     this.macs.flush(p.ofport);
     this.udpif.flush();
+    this.emit('port-status', 'delete', p);
+  }
+
+  /** Ports with their kernel links (MAC, admin/oper state, counters), by OpenFlow port number. */
+  async portStates(): Promise<PortState[]> {
+    const ports = [...this.portsByName.values()].sort((a, b) => a.ofport - b.ofport);
+    const links = await Promise.all(ports.map((p) => this.rtnl.getLink(p.ifindex).catch(() => undefined)));
+    return ports.map((p, i) => ({ ...p, link: links[i] }));
+  }
+
+  /** PORT_MOD's OFPPC_PORT_DOWN: the link's administrative state. */
+  async setPortAdminUp(ofport: number, up: boolean): Promise<void> {
+    const p = [...this.portsByName.values()].find((x) => x.ofport === ofport);
+    if (!p) throw new Error(`bridge ${this.name} has no port ${ofport}`);
+    await this.rtnl.setUp(p.ifindex, up);
+  }
+
+  portByNumber(ofport: number): PortConfig | undefined {
+    for (const p of this.portsByName.values()) if (p.ofport === ofport) return p;
+    return undefined;
   }
 
   async close(): Promise<void> {

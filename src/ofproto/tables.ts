@@ -28,7 +28,7 @@ export interface FlowMod {
 
 export enum RemovedReason { IDLE_TIMEOUT = 0, HARD_TIMEOUT = 1, DELETE = 2, GROUP_DELETE = 3, METER_DELETE = 4 }
 
-export interface TableStats { tableId: number; active: number; lookups: number; matched: number }
+export interface TableStats { tableId: number; active: number; lookups: bigint; matched: bigint }
 
 const ALL_TABLES = 0xff;
 export const DEFAULT_PRIORITY = 32768;
@@ -39,12 +39,20 @@ export class OfTables extends EventEmitter {
   readonly meters = new Map<number, Meter>();
   version = 0;
   private nextId = 1;
+  /** Packets looked up / matched per table (OFPMP_TABLE): only real packets count, not traces or revalidation. */
+  private readonly lookups = new Array<bigint>(N_TABLES).fill(0n);
+  private readonly matched = new Array<bigint>(N_TABLES).fill(0n);
 
   lookup(tableId: number, flow: Buffer, wc: Buffer | null): Rule | undefined {
     return this.tables[tableId].lookup(flow, wc);
   }
 
   group(id: number): Group | undefined { return this.groups.get(id); }
+
+  countLookup(tableId: number, hit: boolean, packets: bigint): void {
+    this.lookups[tableId] += packets;
+    if (hit) this.matched[tableId] += packets;
+  }
 
   *rules(tableId?: number): IterableIterator<Rule> {
     if (tableId !== undefined && tableId !== ALL_TABLES) { yield* this.tables[tableId].rules(); return; }
@@ -54,7 +62,7 @@ export class OfTables extends EventEmitter {
   get ruleCount(): number { return this.tables.reduce((n, t) => n + t.count, 0); }
 
   tableStats(): TableStats[] {
-    return this.tables.map((t, tableId) => ({ tableId, active: t.count, lookups: t.stats.lookups, matched: t.stats.matched }));
+    return this.tables.map((t, tableId) => ({ tableId, active: t.count, lookups: this.lookups[tableId], matched: this.matched[tableId] }));
   }
 
   /* ---- flow_mod ------------------------------------------------------- */
@@ -108,6 +116,11 @@ export class OfTables extends EventEmitter {
     const sel = this.select(fm, strict, true);
     this.removeRules(sel, reason);
     return sel;
+  }
+
+  /** The rules a flow stats request selects (loose match, cookie, out_port/out_group), in dump order. */
+  query(req: FlowMod): Rule[] {
+    return this.select(req, false, true).sort((a, b) => a.tableId - b.tableId || b.priority - a.priority || a.id - b.id);
   }
 
   removeRules(rules: Rule[], reason: RemovedReason): void {
@@ -281,7 +294,7 @@ function usesPort(actions: OfpAction[], port: number): boolean {
     (a.type === 'write_actions' && usesPort(a.actions, port)));
 }
 
-function usesGroup(actions: OfpAction[], gid: number): boolean {
+export function usesGroup(actions: OfpAction[], gid: number): boolean {
   if (gid === OFPG_ANY) return true;
   return actions.some((a) => (a.type === 'group' && a.groupId === gid) || (a.type === 'write_actions' && usesGroup(a.actions, gid)));
 }

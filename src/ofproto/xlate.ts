@@ -27,6 +27,8 @@ export interface XPort {
 export interface RuleLookup {
   lookup(tableId: number, flow: Buffer, wc: Buffer | null): Rule | undefined;
   group(id: number): Group | undefined;
+  /** Table statistics: a real packet (not a trace) was looked up in `tableId`. */
+  countLookup?(tableId: number, hit: boolean, packets: bigint): void;
 }
 
 export interface XlateContext {
@@ -38,6 +40,8 @@ export interface XlateContext {
   dpMeter?(meterId: number): number | undefined;
   /** Send invalid-TTL packets to controllers (OFPC_INVALID_TTL_TO_CONTROLLER). */
   invalidTtlToController?: boolean;
+  /** Fail-open (OVS fail_open): no controller reachable in fail-mode standalone, so NORMAL overrides the tables. */
+  failOpen?(): boolean;
 }
 
 export interface XlateOptions {
@@ -127,6 +131,7 @@ class Xlator {
     this.tableId = tableId;
     const rule = this.ctx.tables.lookup(tableId, this.flow, this.wc);
     this.trace.push({ kind: 'table', depth: this.depth, tableId, rule });
+    if (this.opts.credit) this.ctx.tables.countLookup?.(tableId, rule !== undefined, this.opts.credit.packets);
     if (!rule) {
       if (!resubmit) { this.note('No match.'); this.note('drop'); this.stopped = true; this.actionSet = []; }
       else this.note('No match.');
@@ -544,6 +549,7 @@ export function xlate(ctx: XlateContext, key: FlowKey, opts: XlateOptions = {}):
   const et = key.ethType;
   if (et === ETH_TYPE_IP || et === ETH_TYPE_IPV6) x.wc[23] |= FRAG_ANY | FRAG_LATER;
   if (opts.actions) { x.depth++; x.actions(opts.actions); x.depth--; }
+  else if (ctx.failOpen?.()) { x.note('fail-open: no controller connected, forwarding with NORMAL'); x.actions([{ type: 'output', port: OFPP.NORMAL }]); }
   else x.table(0, false);
   x.executeActionSet();
   const wc = new FlowKey(x.wc.subarray(0, KEY_SIZE));

@@ -21,3 +21,4 @@ export * from './group-meter';
 export * from './multipart';
 export * from './messages';
 export * from './convert';
+export { of10Match, of10Actions } from './of10-compat';
