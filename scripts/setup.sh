@@ -5,12 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(clang llvm libbpf-dev bpftool iproute2 ethtool iperf3 iputils-ping gcc make linux-libc-dev)
+# Real Open vSwitch peers for the OpenFlow interoperability tests (ovs-ofctl; ovs-vswitchd with its own directories).
+APT_PKGS+=(openvswitch-common openvswitch-switch)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to install: ${missing[*]}" >&2; exit 1; fi
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
+  # Installing openvswitch-switch must not start Open vSwitch services on this host:
+  # policy-rc.d answers 101 (action forbidden) while we install, unless the host already has one.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  trap 'if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
