@@ -175,7 +175,8 @@ const MP_CODE: Record<MpType, OFPMP> = {
   meter: OFPMP.METER, meter_config: OFPMP.METER_CONFIG, meter_features: OFPMP.METER_FEATURES, table_features: OFPMP.TABLE_FEATURES,
 };
 const MP_NAME = new Map<number, MpType>(Object.entries(MP_CODE).map(([k, v]) => [v, k as MpType]));
-const V10_TYPES: ReadonlySet<MpType> = new Set(['desc', 'flow', 'aggregate', 'table', 'port_stats']);
+/** OpenFlow 1.0 stats; PORT_DESC (13) is OVS's 1.0 extension, which ovs-ofctl -O OpenFlow10 show/dump-ports-desc use. */
+const V10_TYPES: ReadonlySet<MpType> = new Set(['desc', 'flow', 'aggregate', 'table', 'port_stats', 'port_desc']);
 
 /** The wire code of a body type in `version`; OfpError(BAD_REQUEST, BAD_MULTIPART) if the version has none. */
 export function mpCode(t: MpType, version: number): number {
