@@ -129,6 +129,8 @@ export class Bridge extends EventEmitter {
   }
 
   private expireRules(): void {
+    // Traffic the datapath forwarded counts before timeouts are judged.
+    try { this.udpif.pushStats(); } catch (e) { log.rateLimited('WARN', 'push', `${this.name}: pushing flow stats: ${(e as Error).message}`); }
     const gone = this.tables.expired();
     for (const reason of [RemovedReason.IDLE_TIMEOUT, RemovedReason.HARD_TIMEOUT]) {
       this.tables.removeRules(gone.filter((g) => g.reason === reason).map((g) => g.rule), reason);

@@ -16,8 +16,12 @@ import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('ofproto_dpif_upcall');
 
-/** An installed megaflow: key & mask as installed, and the wildcards translation asked for (mask may be narrower). */
-interface Installed { ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey; macs: Set<string> }
+/**
+ * An installed megaflow: key & mask as installed, the wildcards translation
+ * asked for (mask may be narrower), and the datapath counts already pushed
+ * to the OpenFlow rules.
+ */
+interface Installed { ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey; macs: Set<string>; pushed: { packets: bigint; bytes: bigint } }
 
 export interface UdpifCounters {
   upcalls: number; installed: number; installFailed: number; executed: number; badUpcalls: number; actionUpcalls: number;
@@ -74,7 +78,7 @@ export class Udpif extends EventEmitter {
       const ufid = randomBytes(16);
       try {
         this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
-        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs });
+        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n } });
         this.counters.installed++;
       } catch (e) {
         this.counters.installFailed++;
@@ -109,6 +113,27 @@ export class Udpif extends EventEmitter {
       n++;
     }
     this.counters.revalidated += n;
+    return n;
+  }
+
+  /**
+   * Credits what the datapath forwarded since the last push to the OpenFlow
+   * side, as OVS's revalidator does: each megaflow with new packets is
+   * translated again with those counts, which charges its rules, groups and
+   * table lookups (n_packets, n_bytes, idle timeouts) and refreshes the MAC
+   * entries its packets would learn. Returns the megaflows pushed.
+   */
+  pushStats(): number {
+    let n = 0;
+    for (const d of this.dpif.flowDump()) {
+      const f = this.flows.get(d.ufid.toString('hex'));
+      if (!f) continue;
+      const packets = d.stats.packets - f.pushed.packets, bytes = d.stats.bytes - f.pushed.bytes;
+      if (packets <= 0n) continue;
+      f.pushed = { packets: d.stats.packets, bytes: d.stats.bytes };
+      xlate(this.ctx, f.key, { credit: { packets, bytes } });
+      n++;
+    }
     return n;
   }
 

@@ -176,6 +176,21 @@ describe('OpenFlow agent: ovs-ofctl and scripted peers against xdp-vswitchd (roo
     assert.ok(ping(a, b), 'and forwarding is back at once');
   });
 
+  it('datapath traffic counts in n_packets, table lookups and idle timeouts (stats pushed from the megaflows)', async () => {
+    ofctlOk('-O', 'OpenFlow13', 'add-flow', target, 'priority=150,idle_timeout=2,icmp,actions=NORMAL');
+    const lookups0 = Number(/table 0:\n\s+active=\d+, lookup=(\d+)/.exec(ofctlOk('-O', 'OpenFlow13', 'dump-tables', target))![1]);
+    // 8 echo requests over 3.5 s: longer than the idle timeout, so only datapath hits keep the flow alive.
+    assert.equal(t.exec(a, ['ping', '-c', '8', '-i', '0.5', '-W', '1', b.ip], 20000).status, 0);
+    await sleep(1200);
+    const dump = ofctlOk('-O', 'OpenFlow13', 'dump-flows', target, 'icmp');
+    const n = Number(/n_packets=(\d+)/.exec(dump)?.[1]);
+    assert.ok(n >= 16, `requests and replies counted, upcalled or not: ${dump}`);
+    const lookups1 = Number(/table 0:\n\s+active=\d+, lookup=(\d+)/.exec(ofctlOk('-O', 'OpenFlow13', 'dump-tables', target))![1]);
+    assert.ok(lookups1 - lookups0 >= 16, `table 0 lookups count datapath hits: ${lookups0} -> ${lookups1}`);
+    await sleep(3000);
+    assert.equal(ofctlOk('-O', 'OpenFlow13', 'dump-flows', target, 'icmp').split('\n').length, 2, 'idle flow expired');
+  });
+
   it('PACKET_IN reaches ovs-ofctl monitor (with miss-len) and PACKET_OUT delivers a frame into a namespace', async () => {
     ofctlOk('-O', 'OpenFlow13', 'add-flow', target, 'priority=200,udp,tp_dst=9999,actions=CONTROLLER:200');
     const mon = spawn('ovs-ofctl', ['-O', 'OpenFlow13', 'monitor', target, '65535'], { env });
@@ -293,6 +308,15 @@ describe('OpenFlow agent: ovs-ofctl and scripted peers against xdp-vswitchd (roo
     try {
       const f = await p.request({ type: 'features_request' });
       assert.ok(f.type === 'features_reply' && f.version === 1 && f.ports?.length === 3 && f.nTables === 255);
+      p.send({ type: 'set_config', version: 1, xid: p.nextXid(), flags: 0, missSendLen: 128 });
+      flowMod(p, 'priority=210,udp,tp_dst=9998,actions=CONTROLLER:200');
+      await barrier(p);
+      t.exec(a, ['bash', '-c', `echo hello > /dev/udp/${b.ip}/9998`]);
+      const pin = await p.wait((m) => m.type === 'packet_in', 5000, 'PACKET_IN');
+      assert.ok(pin.type === 'packet_in' && pin.version === 1 && pin.reason === 1 && pin.totalLen === 48 && pin.data.length === 48);
+      assert.equal(pin.match.get(mfField('in_port')).value, 1n);
+      flowMod(p, 'udp,tp_dst=9998', FlowModCommand.DELETE);
+      await barrier(p);
     } finally {
       p.close();
     }
