@@ -15,6 +15,12 @@ Port commands:
   del-port [BRIDGE] PORT      delete PORT from BRIDGE
   list-ports BRIDGE           print the names of all the ports on BRIDGE
   port-to-br PORT             print the name of the bridge that contains PORT
+Controller commands:
+  set-controller BRIDGE TARGET...  OpenFlow: ptcp:PORT[:IP], punix:PATH (listen), tcp:IP[:PORT], unix:PATH (connect)
+  get-controller BRIDGE       print the controllers of BRIDGE
+  del-controller BRIDGE       remove every controller of BRIDGE
+  set Controller BRIDGE inactivity_probe=MS max_backoff=MS
+  set-fail-mode BRIDGE standalone|secure   (get-fail-mode, del-fail-mode)
 Status:
   show                        print overview of the configuration
 Options --may-exist (add-br, add-port) and --if-exists (del-br, del-port) are accepted.`;
