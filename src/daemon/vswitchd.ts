@@ -53,7 +53,7 @@ export class Vswitchd {
     const mgr = new ConnMgr(b, { rundir: this.rundir, probeIntervalMs: rec.inactivityProbeMs, maxBackoffMs: rec.maxBackoffMs }, rec.failMode ?? 'standalone');
     try {
       await mgr.start();
-      await mgr.setControllers(rec.controllers ?? []);
+      await mgr.setControllers(rec.controllers ?? [], { bestEffort: true });
     } catch (e) {
       log.err(`${name}: OpenFlow: ${(e as Error).message}`);
     }

@@ -169,21 +169,32 @@ export class ConnMgr implements RoleArbiter {
 
   /**
    * Applies `set-controller`: listeners and controllers not in `targets`
-   * close, new ones open. As OVS, gaining the first or losing the last
+   * close, new ones open; a listener that cannot bind changes nothing
+   * (`bestEffort`: it is logged and skipped). As OVS, gaining the first or losing the last
    * active controller flushes the flow table (a standalone bridge without
    * controllers gets its NORMAL flow back).
    */
-  async setControllers(targets: string[]): Promise<void> {
+  async setControllers(targets: string[], opts: { bestEffort?: boolean } = {}): Promise<void> {
     const parsed = targets.map(parseTarget);
     const had = this.actives.size > 0;
     const want = new Set(parsed.map((t) => t.text));
+    // New listeners first: if one cannot bind (port in use), nothing has changed.
+    const opened = new Map<string, net.Server>();
+    for (const t of parsed) {
+      if ((t.kind !== 'ptcp' && t.kind !== 'punix') || this.listeners.has(t.text) || opened.has(t.text)) continue;
+      try {
+        opened.set(t.text, await this.listen(t));
+      } catch (e) {
+        // At start-up a listener that cannot bind is logged and the rest still come up.
+        if (opts.bestEffort) { log.err(`${this.bridge.name}: ${(e as Error).message}`); continue; }
+        for (const s of opened.values()) s.close();
+        throw e;
+      }
+    }
     for (const [k, srv] of this.listeners) if (!want.has(k)) { srv.close(); this.listeners.delete(k); }
     for (const [k, r] of this.actives) if (!want.has(k)) { r.close(); this.actives.delete(k); }
-    for (const t of parsed) {
-      if (this.listeners.has(t.text) || this.actives.has(t.text)) continue;
-      if (t.kind === 'ptcp' || t.kind === 'punix') this.listeners.set(t.text, await this.listen(t));
-      else this.actives.set(t.text, new Rconn(t, this));
-    }
+    for (const [k, s] of opened) this.listeners.set(k, s);
+    for (const t of parsed) if ((t.kind === 'tcp' || t.kind === 'unix') && !this.actives.has(t.text)) this.actives.set(t.text, new Rconn(t, this));
     const has = this.actives.size > 0;
     if (had !== has) {
       this.lastControllerSeen = Date.now();

@@ -322,6 +322,27 @@ describe('OpenFlow agent: ovs-ofctl and scripted peers against xdp-vswitchd (roo
     }
   });
 
+  it('a listener that cannot bind is a clear error that changes nothing; controllers survive a restart', async () => {
+    const blocker = net.createServer();
+    const busy = await freePort();
+    await new Promise<void>((r) => blocker.listen(busy, '127.0.0.1', () => r()));
+    try {
+      const r = t.ctlTry('vsctl', 'set-controller', 'br0', `ptcp:${ofport}:127.0.0.1`, `ptcp:${busy}:127.0.0.1`);
+      assert.notEqual(r.status, 0);
+      assert.match(r.err, new RegExp(`ptcp:${busy}:127.0.0.1: cannot listen: address already in use`));
+      assert.equal(t.ctl('vsctl', 'get-controller', 'br0'), `ptcp:${ofport}:127.0.0.1\n`);
+      ofctlOk('-O', 'OpenFlow13', 'show', target);
+    } finally {
+      blocker.close();
+    }
+    await t.stopDaemon();
+    await t.startDaemon();
+    for (let i = 0; i < 40 && ofctl('-O', 'OpenFlow13', 'show', target).status !== 0; i++) await sleep(100);
+    assert.equal(t.ctl('vsctl', 'get-controller', 'br0'), `ptcp:${ofport}:127.0.0.1\n`);
+    assert.match(ofctlOk('-O', 'OpenFlow13', 'show', target), new RegExp(` 3\\(${c.port}\\)`));
+    assert.ok(ping(a, b), 'standalone without controllers after restart: NORMAL');
+  });
+
   describe('an active controller (tcp:) and fail modes', () => {
     let ctl: Awaited<ReturnType<typeof fakeController>>;
     const peers: OfPeer[] = [];
