@@ -150,6 +150,77 @@ describe('OpenFlow agent: ovs-ofctl and scripted peers against xdp-vswitchd (roo
     assert.equal(durations(ofctlOk('-O', 'OpenFlow13', 'dump-flows', target)), durations('OFPST_FLOW reply (OF1.3) (xid=0x2):\n cookie=0x0, duration=0s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL\n'));
   });
 
+  const xofctl = (args: string[], input?: string): { status: number | null; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [path.join(path.dirname(t.bin('cli/vsctl')), 'ofctl.js'), '--rundir', t.rundir, ...args], { encoding: 'utf8', input, timeout: 20000 });
+    return { status: r.status, out: r.stdout ?? '', err: r.stderr ?? '' };
+  };
+  const xofctlOk = (args: string[], input?: string): string => {
+    const r = xofctl(args, input);
+    assert.equal(r.status, 0, `xdp-ofctl ${args.join(' ')} failed:\n${r.err}${r.out}`);
+    return r.out;
+  };
+
+  it('xdp-ofctl (bridge name = management socket) and ovs-ofctl (ptcp) list exactly the same flows', () => {
+    xofctlOk(['add-flows', 'br0', '-'], [
+      'table=0,priority=120,in_port=2,tcp,tp_dst=443,actions=output:1',
+      'priority=90,arp,arp_tpa=10.10.0.0/24,actions=FLOOD',
+      'table=5,priority=7,udp,udp_dst=53,actions=set_field:10.0.0.53->ip_dst,output:3',
+      'priority=95,ipv6,ipv6_dst=fd00::/64,actions=goto_table:5',
+      'cookie=0x1234,priority=30,dl_vlan=10,actions=strip_vlan,NORMAL',
+    ].join('\n'));
+    for (const ver of ['OpenFlow13', 'OpenFlow10']) {
+      for (const extra of [[], ['--no-stats']]) {
+        const ours = xofctlOk(['-O', ver, ...extra, 'dump-flows', 'br0']);
+        const theirs = ofctlOk('-O', ver, ...extra, 'dump-flows', target);
+        assert.equal(durations(ours), durations(theirs), `${ver} ${extra.join(' ')}`);
+        assert.ok(ours.split('\n').length >= 6, ours);
+      }
+    }
+    assert.equal(durations(xofctlOk(['-O', 'OpenFlow13', 'dump-flows', 'br0', 'table=5'])), durations(ofctlOk('-O', 'OpenFlow13', 'dump-flows', target, 'table=5')));
+    const json = JSON.parse(xofctlOk(['--format', 'json', 'dump-flows', 'br0'])) as { flows: { match: string; actions: string; table: number }[] };
+    assert.ok(json.flows.some((f) => f.table === 5 && f.actions === 'set_field:10.0.0.53->ip_dst,output:3'), JSON.stringify(json));
+    xofctlOk(['--strict', 'del-flows', 'br0', 'table=5,priority=7,udp,udp_dst=53']);
+    xofctlOk(['del-flows', 'br0', 'tcp']);
+    for (const m of ['arp', 'ipv6', 'dl_vlan=10']) xofctlOk(['del-flows', 'br0', m]);
+    assert.equal(xofctlOk(['--no-stats', 'dump-flows', 'br0']), ofctlOk('-O', 'OpenFlow13', '--no-stats', 'dump-flows', target));
+    const bad = xofctl(['add-flow', 'br0', 'priority=5,tcp,tp_dstt=80,actions=drop']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.err, /tp_dstt/);
+  });
+
+  it('xdp-ofctl show, dump-ports, dump-ports-desc, dump-tables print what ovs-ofctl prints', () => {
+    const mask = (s: string): string => durations(s).replace(/(pkts|bytes)=\d+/g, '$1=N').replace(/duration=[\d.]+s/g, 'duration=X');
+    for (const ver of ['OpenFlow13', 'OpenFlow10']) {
+      for (const cmd of ['show', 'dump-ports', 'dump-ports-desc', 'dump-tables']) {
+        assert.equal(mask(xofctlOk(['-O', ver, '--no-names', cmd, 'br0'])), mask(ofctlOk('-O', ver, '--no-names', cmd, target)), `${ver} ${cmd}`);
+      }
+    }
+  });
+
+  it('xdp-ofctl monitor prints a PACKET_IN; xdp-ofctl packet-out delivers a frame into a namespace', async () => {
+    xofctlOk(['add-flow', 'br0', 'priority=200,udp,tp_dst=9997,actions=CONTROLLER:200']);
+    const mon = spawn(process.execPath, [path.join(path.dirname(t.bin('cli/vsctl')), 'ofctl.js'), '--rundir', t.rundir, '--count', '1', 'monitor', 'br0', '65535']);
+    let out = '';
+    mon.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    mon.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((r) => mon.on('exit', (code) => r(code)));
+    try {
+      await sleep(700);
+      t.exec(a, ['ping', '-c', '1', '-W', '1', b.ip]);
+      t.exec(a, ['bash', '-c', `echo hello > /dev/udp/${b.ip}/9997`]);
+      const code = await Promise.race([exited, sleep(8000).then(() => 'timeout')]);
+      assert.equal(code, 0, out);
+      assert.match(out, /OFPT_PACKET_IN \(OF1\.3\) \(xid=0x0\): cookie=0x0 total_len=48 in_port=1 \(via action\) data_len=48 \(unbuffered\)\nudp,vlan_tci=0x0000,dl_src=02:00:00:0a:00:01,dl_dst=02:00:00:0a:00:02,nw_src=10\.10\.0\.1,nw_dst=10\.10\.0\.2,.*tp_dst=9997/);
+    } finally {
+      mon.kill();
+    }
+    xofctlOk(['del-flows', 'br0', 'udp']);
+    const arp = frame({ src: '02:00:00:00:00:79', dst: 'ff:ff:ff:ff:ff:ff', l3: 'arp', arpOp: 1, ipSrc: '10.10.0.79', ipDst: c.ip });
+    xofctlOk(['packet-out', 'br0', 'CONTROLLER', 'output:3', arp.toString('hex')]);
+    await sleep(200);
+    assert.match(t.exec(c, ['ip', 'neigh', 'show', '10.10.0.79']).out, /02:00:00:00:00:79/, 'c received the packet-out');
+  });
+
   it('OpenFlow 1.0: flows that 1.0 cannot say are dumped as OVS shows them, nothing fails', () => {
     ofctlOk('-O', 'OpenFlow13', 'add-flow', target, 'priority=50,ip,nw_dst=10.0.0.0/24,actions=dec_ttl,goto_table:3');
     const d10 = ofctlOk('-O', 'OpenFlow10', 'dump-flows', target);
