@@ -24,6 +24,7 @@ import {
 import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('connmgr');
+const MAX_CONNECTIONS = 512;
 
 export type FailMode = 'standalone' | 'secure';
 
@@ -144,7 +145,9 @@ export class ConnMgr implements RoleArbiter {
     };
     on('packet-in', (p: PacketIn) => this.packetIn(p));
     on('flow-removed', (r: Rule, reason: RemovedReason) => this.flowRemoved(r, reason));
-    on('port-status', (reason: PortChange, p: { name: string; ofport: number }) => void this.portStatus(reason, p));
+    on('port-status', (reason: PortChange, p: { name: string; ofport: number }) => {
+      this.portStatus(reason, p).catch((e: Error) => log.rateLimited('WARN', 'portstatus', `${bridge.name}: PORT_STATUS: ${e.message}`));
+    });
     // Fail-open is judged once a second, as OVS's fail_open_run.
     this.failOpenTimer = setInterval(() => this.runFailOpen(), 1000);
     this.failOpenTimer.unref();
@@ -219,6 +222,12 @@ export class ConnMgr implements RoleArbiter {
 
   private listen(t: Target): Promise<net.Server> {
     const srv = net.createServer((sock) => {
+      // Each connection holds buffers and a queue: a flood of connections is refused, not served.
+      if (this.conns.size >= MAX_CONNECTIONS) {
+        log.rateLimited('WARN', 'maxconn', `${this.bridge.name}: ${t.text}: refusing connection, ${MAX_CONNECTIONS} already open`);
+        sock.destroy();
+        return;
+      }
       const peer = t.kind === 'ptcp' ? `${sock.remoteAddress}:${sock.remotePort}` : 'unix';
       this.adopt(sock, 'service', `${this.bridge.name}<->${peer}`);
     });
