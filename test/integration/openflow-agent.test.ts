@@ -231,6 +231,30 @@ describe('OpenFlow agent: ovs-ofctl and scripted peers against xdp-vswitchd (roo
     ofctlOk('-O', 'OpenFlow13', 'del-flows', target, 'ip');
   });
 
+  it('groups, meters and port mods through ovs-ofctl: add, dump, stats, features, delete', () => {
+    const O = ['-O', 'OpenFlow13'];
+    ofctlOk(...O, 'add-group', target, 'group_id=1,type=select,bucket=weight:50,output:1,bucket=weight:50,output:2');
+    ofctlOk(...O, 'add-group', target, 'group_id=2,type=ff,bucket=watch_port:1,output:1,bucket=watch_port:2,output:2');
+    assert.match(ofctlOk(...O, 'dump-groups', target), /\n group_id=1,type=select,bucket=weight:50,actions=output:1,bucket=weight:50,actions=output:2\n group_id=2,type=ff,bucket=watch_port:1,actions=output:1,bucket=watch_port:2,actions=output:2\n/);
+    assert.match(ofctlOk(...O, 'dump-group-features', target), /Types: +0xf\n/);
+    ofctlOk(...O, 'add-meter', target, 'meter=1,kbps,burst,band=type=drop,rate=1000,burst_size=100');
+    assert.match(ofctlOk(...O, 'dump-meters', target), /meter=1 kbps burst bands=\ntype=drop rate=1000 burst_size=100/);
+    assert.match(ofctlOk(...O, 'meter-features', target), /max_meter:\d+ max_bands:1 max_color:0\nband_types: drop\ncapabilities: kbps pktps burst stats/);
+    ofctlOk(...O, 'add-flow', target, 'priority=10,ip,actions=meter:1,group:1');
+    assert.match(ofctlOk(...O, 'dump-group-stats', target), /group_id=1,duration=[\d.]+s,ref_count=1,/);
+    assert.match(ofctlOk(...O, 'meter-stats', target), /meter:1 flow_count:1 /);
+    ofctlOk(...O, 'del-groups', target, 'group_id=1');
+    assert.doesNotMatch(ofctlOk(...O, 'dump-flows', target), /group:1/, 'deleting a group deletes the flows that use it');
+    ofctlOk(...O, 'del-meters', target);
+    ofctlOk(...O, 'del-groups', target);
+    assert.equal(ofctlOk(...O, 'dump-meters', target).split('\n').length, 2);
+    ofctlOk(...O, 'mod-port', target, '2', 'down');
+    assert.match(spawnSync('ip', ['link', 'show', b.port], { encoding: 'utf8' }).stdout, /<BROADCAST,MULTICAST>/, 'the link is administratively down');
+    assert.match(ofctlOk(...O, 'dump-ports-desc', target), / 2\([^)]+\): addr:[0-9a-f:]+\n\s+config:\s+PORT_DOWN\n/);
+    ofctlOk(...O, 'mod-port', target, '2', 'up');
+    assert.match(ofctlOk(...O, 'dump-ports-desc', target), / 2\([^)]+\): addr:[0-9a-f:]+\n\s+config:\s+0\n/);
+  });
+
   it('a bad flow from ovs-ofctl gets the switch\'s OpenFlow error and changes nothing', () => {
     const r = ofctl('-O', 'OpenFlow13', 'add-flow', target, 'priority=5,arp,actions=group:7');
     assert.notEqual(r.status, 0);
