@@ -15,12 +15,12 @@ import { parseFlowMod, parsePort, FlowModSpec } from '../ofproto/ofp-parse';
 import { OFPP } from '../ofproto/meta-flow';
 import { Vconn, VconnError, OfErrorReply, OfRequest, Received, parseProtocols } from '../openflow/vconn';
 import { OfpError } from '../openflow/errors';
-import { OFP10_VERSION, OFP13_VERSION } from '../openflow/ofp-header';
+import { OFP13_VERSION } from '../openflow/ofp-header';
 import { FlowStats } from '../openflow/multipart';
 import { OfPort } from '../openflow/port';
 import { OfFlowMod } from '../openflow/messages';
 import {
-  PrintOptions, formatMessage, formatFlowStatsEntry, formatPhyPorts, versionXid, ofVersionName, portsOf,
+  PrintOptions, formatMessage, formatFlowStatsEntry, ofVersionName, portsOf,
 } from '../openflow/ofp-print-msg';
 import {
   FlowOp, AnyPortName, SortCriterion, flowModFor, needsTableIdExtension, flowModTableIdMsg, flowStatsRequestFor, parseFlowFile,
@@ -40,7 +40,7 @@ Commands:
   mod-flows TARGET FLOW             modify the actions of matching flows (--strict: exact match)
   del-flows TARGET [FLOW]           delete matching flows (--strict: exact match)
   dump-ports TARGET [PORT]          port statistics
-  dump-ports-desc TARGET [PORT]     port descriptions
+  dump-ports-desc TARGET            port descriptions
   dump-tables TARGET                table statistics
   packet-out TARGET PACKET-OUT      in_port=PORT,packet=HEX,actions=ACTIONS
   packet-out TARGET IN_PORT ACTIONS PACKET...
@@ -284,23 +284,14 @@ class Ofctl {
     for (const r of replies) this.out(formatMessage(r.raw, await this.printOpts(target)));
   }
 
-  async dumpPortsDesc(target: string, port?: string): Promise<void> {
+  async dumpPortsDesc(target: string): Promise<void> {
     const v = await this.connect(target);
-    const portNo = port === undefined ? undefined : await this.portNumber(target, port);
-    const keep = (p: OfPort): boolean => portNo === undefined || p.portNo === portNo;
-    // OpenFlow 1.0 has no port description request (OVS uses an extension): its features reply lists the ports.
-    const replies: { raw: Buffer; xid: number; ports: OfPort[] }[] = v.version === OFP10_VERSION
-      ? [await v.transact({ type: 'features_request' })].map((r) => ({ raw: r.raw, xid: r.msg!.xid, ports: portsOf(r.msg!) }))
-      : (await v.dump({ mpType: 'port_desc' })).map((r) => ({ raw: r.raw, xid: r.msg.xid, ports: portsOf(r.msg) }));
+    const replies = await v.dump({ mpType: 'port_desc' });      // OpenFlow 1.0 too: OVS's extension, as ovs-ofctl
     if (this.o.json) {
-      this.json({ version: ofVersionName(v.version), ports: replies.flatMap((r) => r.ports).filter(keep).map((p) => portDescJson(p, v.version)) });
+      this.json({ version: ofVersionName(v.version), ports: replies.flatMap((r) => portsOf(r.msg)).map((p) => portDescJson(p, v.version)) });
       return;
     }
-    for (const r of replies) {
-      await this.printOpts(target);
-      const more = v.version !== OFP10_VERSION && r.raw.readUInt16BE(10) & 1 ? ' flags=[more]' : '';
-      this.out(`OFPST_PORT_DESC reply${versionXid(v.version, r.xid)}${more}\n${formatPhyPorts(r.ports.filter(keep), v.version)}`);
-    }
+    for (const r of replies) this.out(formatMessage(r.raw, await this.printOpts(target)));
   }
 
   async dumpTables(target: string): Promise<void> {
@@ -375,7 +366,7 @@ const COMMANDS: Record<string, CommandDef> = {
   'mod-flows': { min: 2, max: 2, run: (c, a) => c.flowMod(a[0], 'modify', a[1]) },
   'del-flows': { min: 1, max: 2, run: (c, a) => c.flowMod(a[0], 'delete', a[1] ?? '') },
   'dump-ports': { min: 1, max: 2, run: (c, a) => c.dumpPorts(a[0], a[1]) },
-  'dump-ports-desc': { min: 1, max: 2, run: (c, a) => c.dumpPortsDesc(a[0], a[1]) },
+  'dump-ports-desc': { min: 1, max: 1, run: (c, a) => c.dumpPortsDesc(a[0]) },
   'dump-tables': { min: 1, max: 1, run: (c, a) => c.dumpTables(a[0]) },
   'packet-out': { min: 2, max: Infinity, run: (c, a) => c.packetOut(a[0], a.slice(1)) },
   monitor: { min: 1, max: 2, run: (c, a) => c.monitor(a[0], a.slice(1)) },
@@ -442,7 +433,15 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+/** Exits once stdout and stderr have taken everything written (they may be pipes). */
+function exit(code: number): void {
+  let pending = 2;
+  const done = (): void => { if (--pending === 0) process.exit(code); };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv.slice(2)).then(exit, (e: unknown) => {
   if (e instanceof Fatal) {
     if (e.message) process.stderr.write(`${PROG}: ${e.message}\n`);
   } else if (e instanceof OfErrorReply) {
@@ -454,6 +453,6 @@ main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
   } else {
     process.stderr.write(`${PROG}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
   }
-  process.exit(1);
+  exit(1);
 });
 
