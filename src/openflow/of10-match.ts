@@ -128,7 +128,8 @@ export function encodeOf10Match(w: OfWriter, m: Match): void {
   const present = BigInt(VLAN_PRESENT);
   if (tci.mask === 0n) wc |= OFPFW10.DL_VLAN | OFPFW10.DL_VLAN_PCP;
   else if ((tci.mask & present) && !(tci.value & present)) {
-    if (tci.mask !== 0xffffn && (tci.mask & ~present) !== 0n) throw bad(OFPBMC_ALL.BAD_WILDCARDS, 'OpenFlow 1.0 cannot say this vlan_tci match');
+    // An untagged packet's TCI is all zeros: any other matched bits must be zero too (vlan_tci=0/0x1fff is dl_vlan=0xffff).
+    if (tci.value !== 0n) throw bad(OFPBMC_ALL.BAD_WILDCARDS, 'OpenFlow 1.0 cannot say this vlan_tci match');
     dlVlan = OFP10_VLAN_NONE;
   } else {
     const vid = tci.mask & 0x0fffn, pcp = tci.mask & 0xe000n;
