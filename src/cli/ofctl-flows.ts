@@ -22,8 +22,6 @@ export class AnyPortName extends Map<string, number> {
   override has(): boolean { return true; }
 }
 
-const U64_MAX = 0xffffffffffffffffn;
-
 /** The flow_mod ovs-ofctl sends for `spec` in `version`. */
 export function flowModFor(spec: FlowModSpec, op: FlowOp, strict: boolean, version: number): OfFlowMod {
   if (spec.importance) throw new Error('importance needs OpenFlow 1.4 or later, which xdp-ofctl does not speak');
@@ -35,7 +33,8 @@ export function flowModFor(spec: FlowModSpec, op: FlowOp, strict: boolean, versi
   // OpenFlow 1.1+ modify has no "all tables" (OVS sends table 0); delete does.
   const tableId = spec.tableId ?? (op === 'add' || (op === 'modify' && !v10) ? 0 : OFPTT_ALL);
   let cookie: bigint;
-  if (v10) cookie = op === 'add' || (op === 'modify' && spec.modifyCookie) ? spec.cookie : op === 'modify' ? U64_MAX : 0n;
+  // OpenFlow 1.0 has no cookie mask: its cookie is the new cookie (add, or modify with cookie=V), else 0.
+  if (v10) cookie = op === 'add' || (op === 'modify' && spec.modifyCookie) ? spec.cookie : 0n;
   else cookie = op === 'add' || spec.cookieMask ? spec.cookie : 0n;
   return newFlowMod(command, {
     tableId, cookie, cookieMask: spec.cookieMask, priority: spec.priority, idleTimeout: spec.idleTimeout, hardTimeout: spec.hardTimeout,
