@@ -154,8 +154,15 @@ describe('xdp-ofctl against a real ovs-vswitchd', function () {
         ok(ours(o('mod-flows', sw.target, 'udp,actions=output:2')), 'mod-flows');
         assert.deepEqual(table(), [' priority=30,tcp actions=output:1', ' priority=20,udp,tp_dst=53 actions=output:2', ' priority=10,udp actions=output:2']);
         ok(ours(o('--strict', 'mod-flows', sw.target, 'priority=20,udp,tp_dst=53,actions=drop')), 'mod-flows --strict');
+        // No such flow: OpenFlow 1.3 modifies nothing; OpenFlow 1.0 adds it (ovs-ofctl's own bytes do the same).
         ok(ours(o('--strict', 'mod-flows', sw.target, 'priority=11,udp,actions=drop')), 'mod-flows --strict, no such flow');
-        assert.deepEqual(table(), [' priority=30,tcp actions=output:1', ' priority=20,udp,tp_dst=53 actions=drop', ' priority=10,udp actions=output:2']);
+        ok(theirs(t('--strict', 'mod-flows', sw.target, 'priority=12,udp,actions=drop')), 'ovs-ofctl mod-flows --strict, no such flow');
+        const added = P.name === 'OpenFlow10' ? [' priority=12,udp actions=drop', ' priority=11,udp actions=drop'] : [];
+        assert.deepEqual(table(), [' priority=30,tcp actions=output:1', ' priority=20,udp,tp_dst=53 actions=drop', ...added, ' priority=10,udp actions=output:2']);
+        if (added.length) {
+          ok(theirs(t('--strict', 'del-flows', sw.target, 'priority=12,udp')), 'ovs-ofctl del-flows');
+          ok(ours(o('--strict', 'del-flows', sw.target, 'priority=11,udp')), 'del-flows --strict');
+        }
         ok(ours(o('--strict', 'del-flows', sw.target, 'udp')), 'del-flows --strict: default priority, no such flow');
         assert.equal(table().length, 3);
         ok(ours(o('--strict', 'del-flows', sw.target, 'priority=10,udp')), 'del-flows --strict');
