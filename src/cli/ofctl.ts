@@ -65,16 +65,16 @@ interface Options {
   count?: number;
 }
 
-interface PortMap { byNumber: Map<number, string>; byName: Map<string, number> }
+interface NameMap { byNumber: Map<number, string>; byName: Map<string, number> }
 
 /** OVS namemap_put_name: names that are not a letter then letters/digits are shown quoted (JSON style). */
 const quoteName = (n: string): string => (/^[A-Za-z][A-Za-z0-9]*$/.test(n) ? n : JSON.stringify(n));
 
 /** A name map without duplicates (OVS leaves a name out when two numbers share it, or one number has two). */
-function nameMap(entries: [number, string][]): PortMap {
+function nameMap(entries: [number, string][]): NameMap {
   const count = new Map<string, number>(), numbers = new Map<number, number>();
   for (const [n, s] of entries) { count.set(s, (count.get(s) ?? 0) + 1); numbers.set(n, (numbers.get(n) ?? 0) + 1); }
-  const m: PortMap = { byNumber: new Map(), byName: new Map() };
+  const m: NameMap = { byNumber: new Map(), byName: new Map() };
   for (const [n, s] of entries) {
     if (!s || count.get(s)! > 1 || numbers.get(n)! > 1) continue;
     m.byNumber.set(n, quoteName(s));
@@ -84,7 +84,7 @@ function nameMap(entries: [number, string][]): PortMap {
 }
 
 /** `table=NAME` in a flow, for a switch whose tables have names. */
-function resolveTableNames(flow: string, tables: PortMap): string {
+function resolveTableNames(flow: string, tables: NameMap): string {
   if (!tables.byName.size) return flow;
   return flow.replace(/(^|[\s,])(table[=:])("(?:[^"\\]|\\.)*"|[^\s,]+)/g, (all, pre: string, key: string, v: string) => {
     const name = v.startsWith('"') ? JSON.parse(v) as string : v;
@@ -94,8 +94,8 @@ function resolveTableNames(flow: string, tables: PortMap): string {
 }
 
 class Ofctl {
-  private readonly portMaps = new Map<string, PortMap>();
-  private readonly tableMaps = new Map<string, PortMap>();
+  private readonly portMaps = new Map<string, NameMap>();
+  private readonly tableMaps = new Map<string, NameMap>();
   private readonly open: Vconn[] = [];
 
   constructor(private readonly o: Options) {}
@@ -115,7 +115,7 @@ class Ofctl {
   private get showNames(): boolean { return this.o.names === 1 || (this.o.names === -1 && !!process.stdout.isTTY); }
   private get acceptNames(): boolean { return this.o.names !== 0; }
 
-  private async fetchPorts(target: string): Promise<PortMap> {
+  private async fetchPorts(target: string): Promise<NameMap> {
     let m = this.portMaps.get(target);
     if (m) return m;
     const v = await this.connect(target);
@@ -133,7 +133,7 @@ class Ofctl {
     return m;
   }
 
-  private async fetchTables(target: string): Promise<PortMap> {
+  private async fetchTables(target: string): Promise<NameMap> {
     let m = this.tableMaps.get(target);
     if (m) return m;
     const v = await this.connect(target);
@@ -174,7 +174,7 @@ class Ofctl {
   private async parseFlow(target: string, text: string, op: FlowOp, portsFirst = false): Promise<FlowModSpec> {
     if (!this.acceptNames) return parseFlowMod(text, op);
     parseFlowMod(text, op, { portNames: new AnyPortName() });
-    let tables: PortMap, ports: PortMap;
+    let tables: NameMap, ports: NameMap;
     if (portsFirst) { ports = await this.fetchPorts(target); tables = await this.fetchTables(target); }
     else { tables = await this.fetchTables(target); ports = await this.fetchPorts(target); }
     return parseFlowMod(resolveTableNames(text, tables), op, { portNames: ports.byName });
@@ -400,6 +400,7 @@ async function main(argv: string[]): Promise<number> {
     .strictOptions()
     .help()
     .version(false)
+    .wrap(null)
     .fail((msg, err) => { throw new Fatal(err?.message ?? msg); })
     .parse();
 
