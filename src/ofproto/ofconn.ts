@@ -56,6 +56,8 @@ export class OfConn {
   private probeSent = false;
   private probeTimer?: NodeJS.Timeout;
   private xid = 1;
+  /** Set when the stream cannot be framed any further. */
+  private fatal?: { error: OfpError; header: Buffer };
 
   constructor(
     private readonly sock: net.Socket,
@@ -116,19 +118,13 @@ export class OfConn {
   }
 
   private receive(data: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.fatal) return;
     this.lastRx = Date.now();
     this.probeSent = false;
-    let msgs: Buffer[];
-    try {
-      msgs = this.framer.push(data);
-    } catch (e) {
-      // The stream cannot be framed: nothing after this point can be trusted.
-      this.replyError(data.subarray(0, OFP_HEADER_LEN), e);
-      this.close(`unframeable input: ${(e as Error).message}`);
-      return;
-    }
-    for (const m of msgs) this.pending.push(m);
+    const r = this.framer.pushSome(data);
+    for (const m of r.messages) this.pending.push(m);
+    // An unframeable stream: what came before the bad header is still handled, then the connection ends.
+    if (r.error) this.fatal = { error: r.error, header: r.badHeader ?? data.subarray(0, OFP_HEADER_LEN) };
     if (this.pending.length > MAX_PENDING) this.sock.pause();
     void this.drain();
   }
@@ -143,6 +139,10 @@ export class OfConn {
         this.counters.rx++;
         await this.process(raw);
         if (this.pending.length < MAX_PENDING / 2 && this.sock.isPaused()) this.sock.resume();
+      }
+      if (this.fatal && !this.pending.length && !this.closed) {
+        this.replyError(this.fatal.header, this.fatal.error);
+        this.close(`unframeable input: ${this.fatal.error.message}`);
       }
     } finally {
       this.running = false;

@@ -8,7 +8,7 @@
  */
 import {
   OfMessage, FlowModMsg, PacketOutMsg, MultipartRequestMsg, PortModMsg, GroupModMsg, MeterModMsg, RoleMsg,
-  OfpError, OFPET, OFPBRC, OFPSCFC, OFPRRFC, OFPTMFC, OFPPMFC, OFPGMFC, OFPMMFC, OFP10_VERSION, OFP13_VERSION,
+  OfpError, OFPET, OFPBRC, OFPSCFC, OFPRRFC, OFPTMFC, OFPPMFC, OFPGMFC, OFPMMFC, OFPFMFC, OFP10_VERSION, OFP13_VERSION,
   FlowModCommand, ControllerRole, OFP_NO_BUFFER, OFPTT_ALL, OFPC13, OFPC_FRAG, OFPMP,
   MultipartReplyBody, OfPort, OFPPC, OFPPS, OFPPF, PortStats, TableStats, TableFeatures, TableFeatureProp, OFPTFPT,
   OFPAT13, OFPIT, OFPGC, OFPMC, OFPM, OFPMF, OFPMBT, Desc, FlowStatsRequest, GroupStats, MeterStats,
@@ -111,7 +111,7 @@ export class OfpHandler {
   private flowMod(m: FlowModMsg): void {
     const { op, strict, fm } = toTablesOp(m);
     if (fm.tableId !== undefined && fm.tableId >= N_TABLES) {
-      throw new OfpError(OFPET.FLOW_MOD_FAILED, 9 /* OFPFMFC_BAD_TABLE_ID */, `table ${fm.tableId} does not exist (0-${N_TABLES - 1})`);
+      throw new OfpError(OFPET.FLOW_MOD_FAILED, OFPFMFC.BAD_TABLE_ID, `table ${fm.tableId} does not exist (0-${N_TABLES - 1})`);
     }
     const t = this.br.tables;
     if (op === 'add') t.add(fm);

@@ -59,7 +59,11 @@ export function decodeOf10Match(r: OfReader): Match {
 
   const m = new Match();
   const has = (bit: number): boolean => !(wc & bit);
-  if (has(OFPFW10.IN_PORT)) m.set(F('in_port'), BigInt(port16to32(inPort)));
+  if (has(OFPFW10.IN_PORT)) {
+    // 0xff00-0xfff7 are neither ports nor reserved ports; 1.3 has no number for them either (OXM decode refuses them too).
+    if (inPort >= 0xff00 && inPort < 0xfff8) throw new OfpError(OFPET.BAD_MATCH, OFPBMC_ALL.BAD_VALUE, `in_port 0x${inPort.toString(16)} is not a port`);
+    m.set(F('in_port'), BigInt(port16to32(inPort)));
+  }
   if (has(OFPFW10.DL_SRC)) m.set(F('dl_src'), dlSrc);
   if (has(OFPFW10.DL_DST)) m.set(F('dl_dst'), dlDst);
   if (has(OFPFW10.DL_TYPE)) m.set(F('dl_type'), BigInt(dlType));

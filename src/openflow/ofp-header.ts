@@ -85,19 +85,31 @@ export class OfFramer {
   get buffered(): number { return this.total; }
 
   push(data: Buffer): Buffer[] {
-    if (this.failed) throw this.failed;
+    const r = this.pushSome(data);
+    if (r.error) throw r.error;
+    return r.messages;
+  }
+
+  /**
+   * As push(), but a stream that turns unframeable still yields the
+   * messages completed before the bad header, and that header's 8 bytes
+   * (for the error reply): a switch must handle what came before it.
+   */
+  pushSome(data: Buffer): { messages: Buffer[]; error?: OfpError; badHeader?: Buffer } {
+    if (this.failed) return { messages: [], error: this.failed };
     if (data.length) { this.chunks.push(data); this.total += data.length; }
     const out: Buffer[] = [];
     while (this.total >= OFP_HEADER_LEN) {
       const len = this.peekLength();
       if (len < OFP_HEADER_LEN || len > this.maxLength) {
         this.failed = new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `OpenFlow message length ${len} is outside 8..${this.maxLength}`);
-        throw this.failed;
+        const badHeader = Buffer.from(Array.from({ length: OFP_HEADER_LEN }, (_, i) => this.byteAt(i)));
+        return { messages: out, error: this.failed, badHeader };
       }
       if (this.total < len) break;
       out.push(this.take(len));
     }
-    return out;
+    return { messages: out };
   }
 
   /** Forgets buffered bytes and any failure (a new connection). */
