@@ -4,7 +4,7 @@
  * datapaths. Output formats follow ovs-vsctl / ovs-appctl.
  */
 import { Bridge } from '../ofproto/ofproto';
-import { ConnMgr, FailMode, parseTarget } from '../ofproto/connmgr';
+import { ConnMgr, parseTarget } from '../ofproto/connmgr';
 import { PortHook } from '../dpif/dpif';
 import { ConfigStore, Config, BridgeRecord } from './config-store';
 import { formatDumpedFlow } from '../dpif/odp-util';

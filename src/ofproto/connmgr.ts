@@ -10,7 +10,7 @@
 import * as net from 'net';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Bridge, PortChange, PortState } from './ofproto';
+import { Bridge, PortChange, PortState, FailMode } from './ofproto';
 import { OfConn, ConnKind } from './ofconn';
 import { OfpHandler, RoleArbiter, ofPort } from './ofp-handler';
 import { PacketIn } from './packet-in';
@@ -25,8 +25,6 @@ import { Vlog } from '../lib/vlog';
 
 const log = new Vlog('connmgr');
 const MAX_CONNECTIONS = 512;
-
-export type FailMode = 'standalone' | 'secure';
 
 /** A parsed controller target: active (tcp:, unix:) or passive (ptcp:, punix:). */
 export type Target =

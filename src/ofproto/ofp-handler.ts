@@ -9,17 +9,17 @@
 import {
   OfMessage, FlowModMsg, PacketOutMsg, MultipartRequestMsg, PortModMsg, GroupModMsg, MeterModMsg, RoleMsg,
   OfpError, OFPET, OFPBRC, OFPSCFC, OFPRRFC, OFPTMFC, OFPPMFC, OFPGMFC, OFPMMFC, OFPFMFC, OFP10_VERSION, OFP13_VERSION,
-  FlowModCommand, ControllerRole, OFP_NO_BUFFER, OFPTT_ALL, OFPC13, OFPC_FRAG, OFPMP,
+  FlowModCommand, ControllerRole, OFP_NO_BUFFER, OFPTT_ALL, OFPC13, OFPC_FRAG,
   MultipartReplyBody, OfPort, OFPPC, OFPPS, OFPPF, PortStats, TableStats, TableFeatures, TableFeatureProp, OFPTFPT,
   OFPAT13, OFPIT, OFPGC, OFPMC, OFPM, OFPMF, OFPMBT, Desc, FlowStatsRequest, GroupStats, MeterStats,
-  toTablesOp, newFlowMod, flowStatsFromRule, groupDescFromGroup, groupFromGroupMod, meterConfigFromMeter, meterFromMeterMod,
+  toTablesOp, flowStatsFromRule, groupDescFromGroup, groupFromGroupMod, meterConfigFromMeter, meterFromMeterMod,
   splitMultipartReply, MultipartReplyMsg, of10Match, of10Actions, FlowStats,
 } from '../openflow';
 import { OXM_ENTRIES, oxmHeaderWord, OXM_CLASS } from '../openflow/oxm';
 import { Bridge, PortState } from './ofproto';
 import { Match } from './match';
 import { OFPP } from './meta-flow';
-import { Rule, N_TABLES, OFPG_ANY, OFPG_ALL, GroupType } from './ofp-actions';
+import { Rule, N_TABLES, OFPG_ALL, GroupType } from './ofp-actions';
 import { usesGroup } from './tables';
 import { flowExtract } from '../dpif/flow-extract';
 import { KEY_SIZE } from '../dpif/flow-key';
