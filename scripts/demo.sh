@@ -13,6 +13,7 @@ export XDP_VSWITCH_RUNDIR=$RUN/run XDP_VSWITCH_DBDIR=$RUN/db
 NODE=$(command -v node)
 vsctl() { "$NODE" dist/src/cli/vsctl.js "$@"; }
 appctl() { "$NODE" dist/src/cli/appctl.js "$@"; }
+ofctl() { "$NODE" dist/src/cli/ofctl.js "$@"; }
 HOSTS=(a b c)
 
 cleanup() {
@@ -53,10 +54,14 @@ echo; echo "== xdp-appctl dpctl/show"
 appctl dpctl/show
 echo; echo "== xdp-appctl fdb/show br0"
 appctl fdb/show br0
+echo; echo "== xdp-ofctl dump-flows br0 (OpenFlow 1.3 over the bridge's management socket; datapath counts pushed once a second)"
+sleep 1.2
+ofctl dump-flows br0
 echo
 echo "The switch keeps running. In another shell:"
 echo "  export XDP_VSWITCH_RUNDIR=$RUN/run"
 echo "  ip netns exec xdemo-c ping 10.99.0.1"
 echo "  node $PWD/dist/src/cli/appctl.js dpctl/dump-flows"
+echo "  node $PWD/dist/src/cli/ofctl.js add-flow br0 'priority=100,icmp,actions=drop'   # or ovs-ofctl after: vsctl set-controller br0 ptcp:6653"
 echo "Press Ctrl-C to stop and clean up."
 wait "$DPID"
