@@ -896,7 +896,9 @@ export class PeerFramer {
   private add(xid: number, head: Buffer, length: number, unframeable = false): void {
     let l = this.byXid.get(xid);
     if (!l) this.byXid.set(xid, (l = []));
-    // The most recent 512 per xid: an error answers a recent message (desynchronised garbage repeats xids like 0).
+    // Desynchronised garbage repeats one message (and xids like 0) thousands of times: keep each distinct one once,
+    // so a reply that lags far behind still finds its message; the most recent 512 distinct ones per xid.
+    if (l.some((f) => f.length === length && !!f.unframeable === unframeable && f.head.equals(head))) return;
     if (l.length >= 512) l.shift();
     l.push(unframeable ? { xid, head, length, unframeable } : { xid, head, length });
   }
