@@ -22,7 +22,8 @@ import { OFPP } from './meta-flow';
 import { Rule, N_TABLES, OFPG_ALL, GroupType } from './ofp-actions';
 import { usesGroup } from './tables';
 import { flowExtract } from '../dpif/flow-extract';
-import { KEY_SIZE } from '../dpif/flow-key';
+import { KEY_SIZE, parseMac } from '../dpif/flow-key';
+import { duration } from '../openflow/convert';
 
 const ETH_HLEN = 14;
 import { FLOW_SIZE } from './meta-flow';
@@ -188,7 +189,7 @@ export class OfpHandler {
   private async portMod(m: PortModMsg): Promise<void> {
     const p = (await this.br.portStates()).find((x) => x.ofport === m.portNo);
     if (!p) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_PORT, `port ${m.portNo} does not exist`);
-    if (p.link?.mac && macBytes(p.link.mac).compare(m.hwAddr) !== 0) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_HW_ADDR, `port ${m.portNo} has address ${p.link.mac}`);
+    if (p.link?.mac && parseMac(p.link.mac).compare(m.hwAddr) !== 0) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_HW_ADDR, `port ${m.portNo} has address ${p.link.mac}`);
     if (m.mask & ~OFPPC.PORT_DOWN) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_CONFIG, `port config bits 0x${(m.mask & ~OFPPC.PORT_DOWN).toString(16)}: only PORT_DOWN can be changed`);
     if (m.mask & OFPPC.PORT_DOWN) await this.br.setPortAdminUp(m.portNo, (m.config & OFPPC.PORT_DOWN) === 0);
   }
@@ -305,20 +306,12 @@ function of10FlowStats(f: FlowStats): FlowStats {
 
 function sum(xs: bigint[]): bigint { return xs.reduce((a, b) => a + b, 0n); }
 
-function duration(since: number, now: number): { durationSec: number; durationNsec: number } {
-  const ms = Math.max(0, now - since);
-  return { durationSec: Math.floor(ms / 1000), durationNsec: (ms % 1000) * 1e6 };
-}
-
-function macBytes(mac: string): Buffer {
-  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
-}
 
 /** A port as OpenFlow describes it (PORT_DESC, PORT_STATUS, 1.0 FEATURES_REPLY). */
 export function ofPort(p: PortState): OfPort {
   const veth = p.link?.kind === 'veth';
   return {
-    portNo: p.ofport, hwAddr: p.link?.mac ? macBytes(p.link.mac) : Buffer.alloc(6), name: p.name.slice(0, 15),
+    portNo: p.ofport, hwAddr: p.link?.mac ? parseMac(p.link.mac) : Buffer.alloc(6), name: p.name.slice(0, 15),
     config: p.link && !p.link.up ? OFPPC.PORT_DOWN : 0,
     state: p.live ? OFPPS.LIVE : OFPPS.LINK_DOWN,
     curr: veth ? VETH_FEATURES : 0, advertised: 0, supported: 0, peer: 0, currSpeed: veth ? VETH_SPEED_KBPS : 0, maxSpeed: 0,

@@ -9,7 +9,8 @@ import { FlowStats, GroupDesc, MeterConfig } from './multipart';
 import { FlowRemovedMsg, GroupModMsg, MeterModMsg } from './messages';
 import { OfBucket, meterFlagsToBits, meterFlagsFromBits, toBucket } from './group-meter';
 
-function duration(since: number, now: number): { durationSec: number; durationNsec: number } {
+/** OpenFlow's duration_sec/nsec of something created at `since` (ms), seen at `now`. */
+export function duration(since: number, now: number): { durationSec: number; durationNsec: number } {
   const ms = Math.max(0, now - since);
   return { durationSec: Math.floor(ms / 1000), durationNsec: (ms % 1000) * 1e6 };
 }
