@@ -9,13 +9,13 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-3}; SECS=${2:-5}
 P=xbt$RANDOM
 RUN=$(mktemp -d /tmp/$P-XXXX)
-export XDP_VSWITCH_RUNDIR=$RUN/run XDP_VSWITCH_DBDIR=$RUN/db
+export XDP_VSWITCH_RUNDIR=$RUN/run XDP_VSWITCH_DBDIR=$RUN/db XDP_VSWITCH_BPFFS=/sys/fs/bpf/$(basename "$RUN")
 NODE=$(command -v node)
 cleanup() {
   [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null; wait 2>/dev/null || true
   ip link del ${P}br 2>/dev/null || true
   for h in a b; do ip link del ${P}$h 2>/dev/null || true; ip netns del ${P}$h 2>/dev/null || true; done
-  rm -rf "$RUN"
+  rm -rf "$RUN" "$XDP_VSWITCH_BPFFS"
 }
 trap cleanup EXIT
 i=0
@@ -26,7 +26,7 @@ for h in a b; do
   ip -n ${P}$h addr add 10.98.0.$i/24 dev eth0; ip link set ${P}$h up
 done
 ip netns exec ${P}b iperf3 -s -D -p 5398 --pidfile $RUN/iperf.pid
-"$NODE" dist/src/daemon/main.js --log-level WARN & DPID=$!
+"$NODE" dist/src/daemon/main.js --cleanup --log-level WARN & DPID=$!
 for _ in $(seq 100); do [ -S $RUN/run/xdp-vswitchd.ctl ] && break; sleep 0.05; done
 vsctl() { "$NODE" dist/src/cli/vsctl.js "$@"; }
 

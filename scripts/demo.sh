@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 RUN=$(mktemp -d /tmp/xdemo-XXXXXX)
-export XDP_VSWITCH_RUNDIR=$RUN/run XDP_VSWITCH_DBDIR=$RUN/db
+export XDP_VSWITCH_RUNDIR=$RUN/run XDP_VSWITCH_DBDIR=$RUN/db XDP_VSWITCH_BPFFS=/sys/fs/bpf/$(basename "$RUN")
 NODE=$(command -v node)
 vsctl() { "$NODE" dist/src/cli/vsctl.js "$@"; }
 appctl() { "$NODE" dist/src/cli/appctl.js "$@"; }
@@ -19,7 +19,7 @@ HOSTS=(a b c)
 cleanup() {
   [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null || true
   for h in "${HOSTS[@]}"; do ip link del "xdemo-$h" 2>/dev/null || true; ip netns del "xdemo-$h" 2>/dev/null || true; done
-  rm -rf "$RUN"
+  rm -rf "$RUN" "$XDP_VSWITCH_BPFFS"
 }
 trap cleanup EXIT INT TERM
 
@@ -34,7 +34,7 @@ for h in "${HOSTS[@]}"; do
   ip link set "xdemo-$h" up
 done
 
-"$NODE" dist/src/daemon/main.js &
+"$NODE" dist/src/daemon/main.js --cleanup &   # Ctrl-C: the fast path goes with the demo
 DPID=$!
 for _ in $(seq 100); do [ -S "$RUN/run/xdp-vswitchd.ctl" ] && break; sleep 0.05; done
 

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(clang llvm libbpf-dev bpftool iproute2 ethtool iperf3 iputils-ping gcc make linux-libc-dev)
+# systemd-analyze verifies the unit file; systemd-notify is not needed (the daemon speaks sd_notify itself).
+APT_PKGS+=(systemd)
 # Real Open vSwitch peers for the OpenFlow interoperability tests (ovs-ofctl; ovs-vswitchd with its own directories).
 APT_PKGS+=(openvswitch-common openvswitch-switch)
 missing=()

@@ -322,3 +322,17 @@ export function bpfObjPin(fd: number, path: string): void {
 export function bpfObjGet(path: string): number {
   return check(fn.bpf_obj_get(path) as number, 'bpf_obj_get', path);
 }
+
+/** The kernel id of the program or map behind `fd` (struct bpf_prog_info/bpf_map_info: id at offset 4). */
+export function bpfObjId(fd: number): number {
+  const info = Buffer.alloc(16);
+  check(fn.bpf_obj_get_info_by_fd(fd, info, [info.length]) as number, 'bpf_obj_get_info_by_fd', `fd ${fd}`);
+  return info.readUInt32LE(4);
+}
+
+/** The id of the object pinned at `path`, or 0 if nothing is pinned there. */
+export function pinnedObjId(path: string): number {
+  let fd: number;
+  try { fd = bpfObjGet(path); } catch { return 0; }
+  try { return bpfObjId(fd); } finally { closeFd(fd); }
+}

@@ -7,7 +7,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PortHook } from '../dpif/dpif';
 
-export interface PortRecord { ofport: number; hook: PortHook | 'auto'; tag?: number; trunks?: number[] }
+export interface PortRecord {
+  ofport: number; hook: PortHook | 'auto'; tag?: number; trunks?: number[];
+  /** Interface other_config. */
+  otherConfig?: Record<string, string>;
+}
 export interface BridgeRecord {
   ports: Record<string, PortRecord>;
   /** set-controller targets (tcp:, ptcp:, unix:, punix:). */
@@ -16,8 +20,15 @@ export interface BridgeRecord {
   /** Controller inactivity probe and reconnect backoff limit, ms (OVS Controller inactivity_probe / max_backoff). */
   inactivityProbeMs?: number;
   maxBackoffMs?: number;
+  /** Bridge other_config (mac-aging-time, mac-table-size, ...). */
+  otherConfig?: Record<string, string>;
 }
-export interface Config { uuid?: string; bridges: Record<string, BridgeRecord> }
+export interface Config {
+  uuid?: string;
+  bridges: Record<string, BridgeRecord>;
+  /** Open_vSwitch other_config (max-idle, flow-limit, ...). */
+  otherConfig?: Record<string, string>;
+}
 
 export class ConfigStore {
   readonly file: string;
@@ -27,6 +38,10 @@ export class ConfigStore {
   }
 
   load(): Config {
+    // A temp file is all a crash mid-save leaves behind: the old conf.json is intact.
+    for (const f of fs.readdirSync(path.dirname(this.file))) {
+      if (f.startsWith(`${path.basename(this.file)}.tmp-`)) fs.rmSync(path.join(path.dirname(this.file), f), { force: true });
+    }
     let text: string;
     try {
       text = fs.readFileSync(this.file, 'utf8');
@@ -34,7 +49,12 @@ export class ConfigStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { bridges: {} };
       throw e;
     }
-    const c = JSON.parse(text) as Config;
+    let c: Config;
+    try {
+      c = JSON.parse(text) as Config;
+    } catch (e) {
+      throw new Error(`${this.file}: not valid JSON (${(e as Error).message}); fix or remove it`);
+    }
     if (!c || typeof c !== 'object' || typeof c.bridges !== 'object') throw new Error(`${this.file}: not an xdp-vswitch configuration`);
     return c;
   }

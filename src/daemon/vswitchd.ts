@@ -14,7 +14,12 @@ import { parseFlow } from '../ofproto/ofp-parse';
 import { formatFlowStats } from '../ofproto/ofp-print';
 import { formatTrace } from '../ofproto/trace-format';
 import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { Vlog } from '../lib/vlog';
+import { DEFAULT_MAX_IDLE_MS } from '../ofproto/udpif';
+import { MAX_FLOWS } from '../dpif/xvs-abi';
+import { resolveTable, dbGet, dbSet, dbRemove, dbClear, dbList } from './vsctl-db';
 
 const log = new Vlog('bridge');
 const HOOKS = ['auto', 'tc', 'xdp', 'xdp-generic'] as const;
@@ -28,28 +33,61 @@ export class Vswitchd {
   private queue: Promise<unknown> = Promise.resolve();
   onExit?: (cleanup: boolean) => void;
 
-  constructor(private readonly store: ConfigStore, private readonly rundir: string) {}
+  /**
+   * `bpffs`: where each bridge's fast path is pinned (BPFFS/BRIDGE), so
+   * that it keeps forwarding across a restart; without it a bridge's fast
+   * path goes with the daemon.
+   */
+  constructor(private readonly store: ConfigStore, private readonly rundir: string, private readonly opts: { bpffs?: string } = {}) {}
 
-  /** Re-creates the stored bridges and ports. A port that fails is logged and kept in the config. */
+  /**
+   * Re-creates the stored bridges and ports, adopting the fast path a
+   * previous run left pinned (its megaflows keep forwarding throughout), and
+   * removes pinned bridges the configuration no longer has. A port that
+   * fails is logged and kept in the config.
+   */
   async start(): Promise<void> {
     this.config = this.store.load();
     if (!this.config.uuid) { this.config.uuid = randomUUID(); this.save(); }
+    await this.purgeStalePins();
     for (const [br, rec] of Object.entries(this.config.bridges)) {
       try {
-        const b = await this.createBridge(br, rec);
-        for (const [iface, p] of Object.entries(rec.ports)) {
-          await b.addPort(iface, { ofport: p.ofport, hook: p.hook, tag: p.tag, trunks: p.trunks }).catch((e: Error) =>
-            log.warn(`${br}: could not add port ${iface}: ${e.message}`));
-        }
+        await this.createBridge(br, rec);
       } catch (e) {
         log.err(`could not create bridge ${br}: ${(e as Error).message}`);
       }
     }
   }
 
-  /** A bridge with its OpenFlow connections: management socket, stored controllers and fail mode. */
+  /** Pinned datapaths of bridges deleted while the daemon was down: detach and unpin them. */
+  private async purgeStalePins(): Promise<void> {
+    const root = this.opts.bpffs;
+    if (!root || !fs.existsSync(root)) return;
+    for (const d of fs.readdirSync(root)) {
+      if (this.config.bridges[d] || !fs.existsSync(path.join(root, d, 'megaflows'))) continue;
+      try {
+        const b = await Bridge.create(d, { pinDir: path.join(root, d) });
+        await b.close({ cleanup: true });
+        log.info(`removed the fast path of bridge ${d}, which is no longer configured`);
+      } catch (e) {
+        log.warn(`could not remove the stale fast path ${path.join(root, d)}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * A bridge with its ports, OpenFlow connections (management socket, stored
+   * controllers and fail mode) and other_config; then what a previous run
+   * left in its pinned fast path is adopted or released.
+   */
   private async createBridge(name: string, rec: BridgeRecord): Promise<Bridge> {
-    const b = await Bridge.create(name, { failMode: rec.failMode ?? 'standalone' });
+    const pinDir = this.opts.bpffs ? path.join(this.opts.bpffs, name) : undefined;
+    const b = await Bridge.create(name, { failMode: rec.failMode ?? 'standalone', pinDir });
+    this.applyOtherConfig(b, rec);
+    for (const [iface, p] of Object.entries(rec.ports)) {
+      await b.addPort(iface, { ofport: p.ofport, hook: p.hook, tag: p.tag, trunks: p.trunks }).catch((e: Error) =>
+        log.warn(`${name}: could not add port ${iface}: ${e.message}`));
+    }
     const mgr = new ConnMgr(b, { rundir: this.rundir, probeIntervalMs: rec.inactivityProbeMs, maxBackoffMs: rec.maxBackoffMs }, rec.failMode ?? 'standalone');
     try {
       await mgr.start();
@@ -59,24 +97,78 @@ export class Vswitchd {
     }
     this.bridges.set(name, b);
     this.connmgrs.set(name, mgr);
+    await b.finishRecovery().catch((e: Error) => log.err(`${name}: adopting the previous fast path: ${e.message}`));
     return b;
   }
 
-  private async destroyBridge(name: string): Promise<void> {
+  private async destroyBridge(name: string, cleanup = true): Promise<void> {
     await this.connmgrs.get(name)?.close();
     this.connmgrs.delete(name);
-    await this.bridges.get(name)?.close();
+    await this.bridges.get(name)?.close({ cleanup });
     this.bridges.delete(name);
+  }
+
+  /** Open_vSwitch and Bridge other_config keys the switch acts on (vsctl-db.ts KNOWN_KEYS), applied live. */
+  private applyOtherConfig(b: Bridge, rec: BridgeRecord | undefined): void {
+    const g = this.config.otherConfig ?? {}, oc = rec?.otherConfig ?? {};
+    b.udpif.maxIdleMs = Number(g['max-idle'] ?? DEFAULT_MAX_IDLE_MS);
+    b.udpif.setFlowLimitCeiling(Number(g['flow-limit'] ?? MAX_FLOWS));
+    b.macs.configure(Number(oc['mac-aging-time'] ?? 300), Number(oc['mac-table-size'] ?? 8192));
+  }
+
+  /**
+   * SIGHUP: re-reads the configuration store and brings the running switch
+   * in line with it (bridges, ports, VLANs, controllers, fail mode,
+   * other_config). A store that does not load leaves everything running.
+   */
+  reload(): Promise<void> {
+    const run = this.queue.then(async () => {
+      const next = this.store.load();
+      await this.applyConfig(next);
+      log.info(`configuration reloaded: ${Object.keys(next.bridges).length} bridges`);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyConfig(next: Config): Promise<void> {
+    const cur = this.config;
+    this.config = next;
+    for (const br of Object.keys(cur.bridges)) if (!next.bridges[br]) await this.destroyBridge(br);
+    for (const [br, rec] of Object.entries(next.bridges)) {
+      const b = this.bridges.get(br);
+      if (!b) { await this.createBridge(br, rec).catch((e: Error) => log.err(`could not create bridge ${br}: ${e.message}`)); continue; }
+      const old = cur.bridges[br];
+      for (const iface of Object.keys(old.ports)) {
+        const p = rec.ports[iface], o = old.ports[iface];
+        if (!p || p.ofport !== o.ofport || p.hook !== o.hook) await b.delPort(iface).catch((e: Error) => log.warn(`${br}: ${e.message}`));
+      }
+      for (const [iface, p] of Object.entries(rec.ports)) {
+        if (!b.port(iface)) {
+          await b.addPort(iface, { ofport: p.ofport, hook: p.hook, tag: p.tag, trunks: p.trunks }).catch((e: Error) => log.warn(`${br}: could not add port ${iface}: ${e.message}`));
+        } else if (p.tag !== b.port(iface)!.tag || JSON.stringify(p.trunks) !== JSON.stringify(b.port(iface)!.trunks)) {
+          b.setPortVlans(iface, p.tag, p.trunks);
+        }
+      }
+      const mgr = this.connmgrs.get(br)!;
+      mgr.setFailMode(rec.failMode ?? 'standalone');
+      mgr.setTiming(rec.inactivityProbeMs, rec.maxBackoffMs);
+      if (JSON.stringify(rec.controllers ?? []) !== JSON.stringify(old.controllers ?? [])) {
+        await mgr.setControllers(rec.controllers ?? [], { bestEffort: true });
+      }
+    }
+    for (const [br, b] of this.bridges) this.applyOtherConfig(b, next.bridges[br]);
   }
 
   private connmgr(name: string | undefined): ConnMgr {
     return this.connmgrs.get(this.bridge(name).name)!;
   }
 
-  async stop(): Promise<void> {
+  /** Without `cleanup`, pinned fast paths keep forwarding for the next start to adopt. */
+  async stop(opts: { cleanup?: boolean } = {}): Promise<void> {
     for (const m of this.connmgrs.values()) await m.close().catch((e: Error) => log.warn(e.message));
     this.connmgrs.clear();
-    for (const b of this.bridges.values()) await b.close().catch((e: Error) => log.warn(e.message));
+    for (const b of this.bridges.values()) await b.close({ cleanup: opts.cleanup ?? false }).catch((e: Error) => log.warn(e.message));
     this.bridges.clear();
   }
 
@@ -107,7 +199,16 @@ export class Vswitchd {
 
   /* ---- vsctl ------------------------------------------------------------- */
 
-  private async vsctl(argv: string[]): Promise<string> {
+  private async vsctl(raw: string[]): Promise<string> {
+    // `--format json` / `--columns a,b` as ovs-vsctl also takes them: `--format=json`.
+    const argv: string[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      if ((raw[i] === '--format' || raw[i] === '--columns') && i + 1 < raw.length) argv.push(`${raw[i]}=${raw[++i]}`);
+      else argv.push(raw[i]);
+    }
+    const opt = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+    const format = opt('format');
+    if (format !== undefined && !['list', 'table', 'json'].includes(format)) throw new Error(`--format=${format}: expected list, table or json`);
     const flags = new Set(argv.filter((a) => a.startsWith('--') && a !== '--'));
     const dd = argv.indexOf('--');
     const words = (dd < 0 ? argv : argv.slice(0, dd)).filter((a) => !a.startsWith('--'));
@@ -133,7 +234,7 @@ export class Vswitchd {
         this.save();
         return '';
       }
-      case 'list-br': return [...this.bridges.keys()].sort().map((b) => b + '\n').join('');
+      case 'list-br': return names([...this.bridges.keys()].sort(), format);
       case 'br-exists': if (!this.bridges.has(rest[0] ?? '')) throw new Error(`no bridge named ${rest[0]}`); return '';
       case 'add-port': {
         const [br, iface, ...cols] = rest;
@@ -148,11 +249,13 @@ export class Vswitchd {
         this.save();
         return '';
       }
+      case 'get': case 'list': case 'remove': return this.dbCommand(verb, rest, { format, columns: opt('columns')?.split(','), ifExists: flags.has('--if-exists') });
       case 'set': case 'clear': {
         // set Port P tag=10 trunks=10,20 / clear Port P tag trunks (the Port columns we have)
         const [table, rec, ...cols] = rest;
         if (/^controller$/i.test(table ?? '') && verb === 'set') return this.setControllerColumns(rec, cols);
-        if (!/^port$/i.test(table ?? '')) throw new Error(`table "${table ?? ''}" is not supported (supported: Port, Controller)`);
+        if (/^(open_vswitch|bridge|interface)$/i.test(table ?? '')) return this.dbCommand(verb, rest, {});
+        if (!/^port$/i.test(table ?? '')) throw new Error(`table "${table ?? ''}" is not supported (supported: Open_vSwitch, Bridge, Interface, Port, Controller)`);
         const b = [...this.bridges.values()].find((x) => x.port(rec ?? ''));
         if (!b) throw new Error(`no row "${rec ?? ''}" in table Port`);
         const cur = b.port(rec)!;
@@ -173,7 +276,7 @@ export class Vswitchd {
         this.save();
         return '';
       }
-      case 'list-ports': return this.bridge(rest[0]).ports().map((p) => p.name).sort().map((p) => p + '\n').join('');
+      case 'list-ports': return names(this.bridge(rest[0]).ports().map((p) => p.name).sort(), format);
       case 'port-to-br': {
         const b = [...this.bridges.values()].find((x) => x.port(rest[0] ?? ''));
         if (!b) throw new Error(`no port named ${rest[0]}`);
@@ -216,6 +319,25 @@ export class Vswitchd {
       case undefined: throw new Error('missing command name (use --help for help)');
       default: throw new Error(`unknown command '${verb}'; use --help for help`);
     }
+  }
+
+  /**
+   * get / set / remove / clear / list on the Open_vSwitch, Bridge and
+   * Interface tables (vsctl-db.ts). A change is computed on a copy,
+   * validated, applied live, then stored; a failure changes nothing.
+   */
+  private async dbCommand(verb: string, args: string[], o: { format?: string; columns?: string[]; ifExists?: boolean }): Promise<string> {
+    const [t, rec, ...more] = args;
+    const table = resolveTable(t);
+    if (verb === 'list') return dbList(this.config, table, rec === undefined ? [] : [rec, ...more], o);
+    if (verb === 'get') return dbGet(this.config, table, rec, more, o);
+    const next = verb === 'set' ? dbSet(this.config, table, rec, more)
+      : verb === 'remove' ? dbRemove(this.config, table, rec, more[0], more.slice(1))
+      : dbClear(this.config, table, rec, more);
+    this.config = next;
+    for (const [br, b] of this.bridges) this.applyOtherConfig(b, next.bridges[br]);
+    this.save();
+    return '';
   }
 
   /**
@@ -330,8 +452,16 @@ export class Vswitchd {
       return 'table successfully flushed\n';
     },
     'upcall/show': () => [...this.bridges.values()].map((b) => {
-      const c = b.udpif.counters, r = b.dpif.ringStats(), x = b.dpif.counters;
-      return `${b.dpif.name}:\n  flows         : (current ${b.udpif.flowCount()})\n` +
+      const c = b.udpif.counters, r = b.dpif.ringStats(), x = b.dpif.counters, u = b.udpif, d = u.dump;
+      const atLimit = u.flowCount() >= u.flowLimit;
+      return `${b.dpif.name}:\n` +
+        `  flows         : (current ${u.flowCount()}) (avg ${Math.round(d.avgFlows)}) (max ${d.maxFlows}) (limit ${u.flowLimit})\n` +
+        `  dump duration : ${Math.round(d.durationMs)}ms\n` +
+        `  ufid enabled  : true\n` +
+        `  max idle      : ${u.maxIdleMs}ms\n` +
+        `  flow limit    : ${atLimit ? 'REACHED: upcalls are forwarded without installing flows' : 'not reached'} (ceiling ${u.flowLimitMax}, ${c.limited} upcalls not installed)\n` +
+        `  idle expired  : ${c.idleExpired} flows\n` +
+        (c.adopted + c.adoptRejected ? `  restart       : ${c.adopted} flows adopted, ${c.adoptRejected} deleted\n` : '') +
         `  upcalls       : ${c.upcalls} (installed ${c.installed}, install failed ${c.installFailed}, executed ${c.executed}, malformed ${c.badUpcalls + x.upcallErrors})\n` +
         `  perf ring     : ${r.samples} records, ${r.lost} lost, ${r.turns} turns\n` +
         `  revalidated   : ${c.revalidated} flows deleted\n` +
@@ -378,6 +508,11 @@ export class Vswitchd {
     ];
     return lines.join('\n') + '\n';
   }
+}
+
+/** list-br / list-ports: one name per line, or a JSON array with --format json. */
+function names(list: string[], format: string | undefined): string {
+  return format === 'json' ? JSON.stringify(list) + '\n' : list.map((n) => n + '\n').join('');
 }
 
 function uuidFromBytes(b: Buffer): string {

@@ -6,11 +6,12 @@
  * runs the actions in userspace and sends through AF_PACKET.
  */
 import {
-  BpfObject, BpfMap, PerfRing, possibleCpus, xdpAttach, xdpDetach, tcAttachIngress, tcDetachIngress, progTestRun, BPF_F_LOCK,
+  BpfObject, BpfMap, PerfRing, possibleCpus, xdpAttach, xdpDetach, xdpQueryId, tcAttachIngress, tcDetachIngress, tcQueryIngress,
+  progTestRun, BPF_F_LOCK, bpfObjPin, bpfObjId, pinnedObjId,
 } from '../bpf';
 import { RtNetlink, kernelVersion } from '../netlink';
 import { PacketSocket } from '../netdev/rawsock';
-import { Dpif, DpifPort, DpifStats, PortHook, MeterConfig, MeterStats } from './dpif';
+import { Dpif, DpifPort, DpifStats, PortHook, MeterConfig, MeterStats, FlowStatsEntry } from './dpif';
 import { FlowKey, VLAN_PRESENT } from './flow-key';
 import {
   FlowCmd, PacketCmd, OdpAction, OvsFlowMsg, decodeFlowMsg, decodePacketMsg, encodeFlowMsg, encodePacketMsg,
@@ -21,10 +22,12 @@ import {
   MAX_MASKS, MAX_FLOWS, MAX_ACTIONS, MAX_PORTS, XvsAct, XvsAction, FLOW_F_ALIVE, PORT_F_TC, CFG_F_BROADCAST, CFG_F_EMC,
   UPCALL_MISS, UPCALL_ACTION, HOOK_TC, encodeFlow, encodeFlowRef, encodeMaskOrder, encodePort, encodeConfig,
   sumFlowStats, sumDpStats, sumU64, decodeUpcall, LAYOUT, MAX_METERS, METER_OP_EXEC, METER_OP_READ,
-  encodeMeter, encodeMeterReq, decodeMeterReq,
+  encodeMeter, encodeMeterReq, decodeMeterReq, decodeFlowRef,
 } from './xvs-abi';
+import * as fs from 'fs';
+import * as path from 'path';
 import { bpfObjectPath } from '../lib/paths';
-import { execFile } from 'child_process';
+import { execFile, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import { promisify } from 'util';
 import { Vlog } from '../lib/vlog';
@@ -32,6 +35,7 @@ import { Vlog } from '../lib/vlog';
 const log = new Vlog('dpif_xdp');
 const execFileAsync = promisify(execFile);
 const MASK_GRACE_MS = 10;
+const TUPLE_OFF = 78;            // the megaflows key's tuple_id: the mask (subtable) id
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
 
@@ -52,12 +56,37 @@ interface MaskSlot { mask: FlowKey; refs: number; freedAt: number }
 
 interface PortState extends DpifPort { peerIndex?: number; peerNetnsId?: number; peerName?: string; peerTxOff?: boolean }
 
+/** A port found in the pinned maps at start-up, waiting to be claimed by addPort (or released). */
+interface RecoveredPort { portNo: number; ifindex: number; hook: PortHook; peerTxOff: boolean }
+
+/** Userspace-only port flag (the BPF ignores it): we turned the veth peer's TX checksum offload off. */
+const PORT_F_PEER_TXOFF = 0x100;
+
+/**
+ * The maps a restarted daemon re-uses (pinned); programs are replaced in
+ * place. Two maps are fresh each run, because libbpf cannot re-use them
+ * (its compatibility check compares flags/sizes the kernel sets itself):
+ * the upcall perf array (each run opens its own rings anyway) and the
+ * tx_ports DEVMAP (the kernel adds BPF_F_RDONLY_PROG), which is refilled
+ * from the ports map.
+ */
+const PINNED_MAPS = ['emc', 'megaflows', 'masks', 'mask_order', 'mask_hits', 'flows', 'flow_stats', 'dp_stats',
+  'ports', 'port_of_ifindex', 'config', 'meters', 'scratch'];
+const PINNED_PROGS = ['xvs_xdp', 'xvs_tc'];
+const PEER_PIN = 'peer_pass';
 export interface DpifXdpOptions {
   emcInsertInvProb?: number;     // 1 = insert every megaflow hit into the EMC
   emc?: boolean;
   maxFlows?: number;
   rerankMs?: number;             // subtable re-ranking period
   upcallPid?: number;
+  /**
+   * bpffs directory for this datapath's programs and maps. With it, close()
+   * without cleanup leaves the fast path forwarding and the next open()
+   * adopts it (hitless restart); without it, the datapath lives and dies
+   * with this object.
+   */
+  pinDir?: string;
 }
 
 /** Kernel features the fast path may use, probed once. */
@@ -91,22 +120,29 @@ export class DpifXdp extends Dpif {
   private peerObj?: BpfObject;
   private readonly features = probeFeatures();
   private readonly cfgFlags: number;
+  /** Ports and flows found pinned at start-up (hitless restart), until claimed or released. */
+  private readonly recoveredPorts = new Map<number, RecoveredPort>();
+  private readonly recoveredFlows = new Set<string>();
+  /** Id of our pinned veth-peer XDP_PASS program from a previous run (to recognise it on peers). */
+  private peerProgId = 0;
   readonly counters = { upcallErrors: 0, upcallTruncated: 0, executeErrors: 0, checksumsCompleted: 0 };
 
   private constructor(
     readonly name: string,
     private readonly obj: BpfObject,
     private readonly rtnl: RtNetlink,
-    private readonly opts: Required<DpifXdpOptions>,
+    private readonly opts: Required<Omit<DpifXdpOptions, 'pinDir'>> & { pinDir?: string },
+    recovered: boolean,
+    /** Ids of the hook programs the previous run pinned (they stay attached until replaced). */
+    private readonly previousProgIds: number[] = [],
   ) {
     super();
     this.dpIfindex = 0;
-    const names = ['emc', 'megaflows', 'masks', 'mask_order', 'mask_hits', 'flows', 'flow_stats', 'dp_stats',
-      'ports', 'port_of_ifindex', 'tx_ports', 'upcalls', 'config', 'meters'];
-    this.maps = Object.fromEntries(names.map((n) => [n, obj.map(n)]));
+    this.maps = Object.fromEntries([...PINNED_MAPS, 'upcalls', 'tx_ports'].map((n) => [n, obj.map(n)]));
     this.gens = new Uint32Array(opts.maxFlows);
-    for (let i = 0; i < opts.maxFlows; i++) this.freeIds.push(i);
     this.cfgFlags = (this.features.broadcast ? CFG_F_BROADCAST : 0) | (opts.emc ? CFG_F_EMC : 0);
+    if (recovered) this.recover();
+    else for (let i = 0; i < opts.maxFlows; i++) this.freeIds.push(i);
     this.writeConfig();
     this.publishOrder();
     if (!this.features.broadcast) {
@@ -115,23 +151,168 @@ export class DpifXdp extends Dpif {
   }
 
   static async open(bridge: string, opts: DpifXdpOptions = {}): Promise<DpifXdp> {
-    const o: Required<DpifXdpOptions> = {
+    const o = {
       emcInsertInvProb: opts.emcInsertInvProb ?? 1, emc: opts.emc ?? true,
       maxFlows: Math.min(opts.maxFlows ?? MAX_FLOWS, MAX_FLOWS), rerankMs: opts.rerankMs ?? 1000,
-      upcallPid: opts.upcallPid ?? process.pid,
+      upcallPid: opts.upcallPid ?? process.pid, pinDir: opts.pinDir,
     };
-    const obj = BpfObject.open(bpfObjectPath(probeFeatures().coarseClock ? 'datapath.bpf.o' : 'datapath-510.bpf.o'));
-    try {
-      obj.load();
-    } catch (e) {
-      obj.close();
-      throw e;
-    }
+    const { obj, recovered, previousProgIds } = loadDatapath(o.pinDir);
     const rtnl = await RtNetlink.open();
-    const dp = new DpifXdp(`xdp@${bridge}`, obj, rtnl, o);
+    const dp = new DpifXdp(`xdp@${bridge}`, obj, rtnl, o, recovered, previousProgIds);
+    if (recovered) log.info(`${dp.name}: adopted the pinned fast path at ${o.pinDir}: ${dp.flowsByUfid.size} megaflows, ${dp.recoveredPorts.size} ports`);
     dp.startUpcalls();
     dp.timers.push(setInterval(() => dp.rerankMasks(), o.rerankMs).unref());
     return dp;
+  }
+
+  /* ---- hitless restart ---------------------------------------------------- */
+
+  /**
+   * Rebuilds the bookkeeping from the pinned maps: ports, live megaflows
+   * (a megaflows entry whose flows[] slot is alive with the same generation),
+   * their subtables and probe order, and the free slots. Dangling entries
+   * (a megaflow whose slot died, a live slot no megaflow names, a second
+   * megaflow naming one slot) are removed. Recovered flows keep forwarding
+   * and counting; adoptFlow() or releaseUnadopted() decides their fate once
+   * the ports are back.
+   */
+  private recover(): void {
+    const cfg = this.maps.config.lookup(u32(0));
+    this.orderSel = cfg ? cfg.readUInt32LE(LAYOUT.xvs_config.mask_order_sel) & 1 : 0;
+    for (let no = 1; no < MAX_PORTS; no++) {
+      const v = this.maps.ports.lookup(u32(no));
+      const ifindex = v ? v.readUInt32LE(LAYOUT.xvs_port.ifindex) : 0;
+      if (!ifindex) continue;
+      const flags = v!.readUInt32LE(LAYOUT.xvs_port.flags);
+      const hook: PortHook = flags & PORT_F_TC ? 'tc' : safeXdpId(ifindex, 'native') ? 'xdp' : 'xdp-generic';
+      this.recoveredPorts.set(no, { portNo: no, ifindex, hook, peerTxOff: !!(flags & PORT_F_PEER_TXOFF) });
+      try { this.maps.tx_ports.update(u32(no), u32(ifindex)); } catch { /* not a redirect target: TC ports still output to it */ }
+    }
+    const L = LAYOUT.xvs_flow;
+    const alive = new Set<number>();
+    for (let id = 0; id < this.opts.maxFlows; id++) {
+      const v = this.maps.flows.lookup(u32(id));
+      if (!v) continue;
+      this.gens[id] = v.readUInt32LE(L.gen);
+      if (v.readUInt16LE(L.flags) & FLOW_F_ALIVE) alive.add(id);
+    }
+    const masks = new Map<number, FlowKey>();
+    const used = new Set<number>();
+    let dropped = 0;
+    for (const [hkey, ref] of [...this.maps.megaflows.entries()]) {
+      const { flowId, gen } = decodeFlowRef(ref);
+      const maskId = hkey.readUInt16LE(TUPLE_OFF);
+      let mask = masks.get(maskId);
+      if (!mask && maskId < MAX_MASKS) {
+        const mv = this.maps.masks.lookup(u32(maskId));
+        if (mv) masks.set(maskId, (mask = new FlowKey(Buffer.from(mv))));
+      }
+      if (!alive.has(flowId) || this.gens[flowId] !== gen || used.has(flowId) || !mask) {
+        this.maps.megaflows.delete(hkey);
+        dropped++;
+        continue;
+      }
+      used.add(flowId);
+      const key = new FlowKey(Buffer.from(hkey));
+      key.setField('tuple_id', 0);
+      const ufid = createHash('sha256').update(mask.buf).update(key.buf).digest().subarray(0, 16);
+      const rec: FlowRec = {
+        ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: [], slow: false, slowSkip: 0,
+        base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 },
+      };
+      this.flowsByUfid.set(rec.ufid.toString('hex'), rec);
+      this.flowsById.set(flowId, rec);
+      this.flowsByMaskedKey.set(mask.hex() + key.hex(), rec);
+      this.recoveredFlows.add(rec.ufid.toString('hex'));
+      const slot = this.maskSlots[maskId];
+      if (slot) slot.refs++;
+      else { this.maskSlots[maskId] = { mask, refs: 1, freedAt: 0 }; this.maskByHex.set(mask.hex(), maskId); }
+    }
+    for (const id of alive) if (!used.has(id)) { this.killSlot(id); dropped++; }
+    for (let id = 0; id < this.opts.maxFlows; id++) if (!used.has(id) && !alive.has(id)) this.freeIds.push(id);
+    const order = this.maps.mask_order.lookup(u32(this.orderSel));
+    const n = order ? Math.min(order.readUInt32LE(LAYOUT.xvs_mask_order.n), MAX_MASKS) : 0;
+    for (let i = 0; i < n; i++) {
+      const id = order!.readUInt16LE(LAYOUT.xvs_mask_order.ids + 2 * i);
+      if (this.maskSlots[id] && !this.maskOrder.includes(id)) this.maskOrder.push(id);
+    }
+    for (let id = 0; id < MAX_MASKS; id++) {
+      if (this.maskSlots[id] && !this.maskOrder.includes(id)) this.maskOrder.push(id);
+      if (this.maskSlots[id]) this.lastMaskHits[id] = sumU64(this.maps.mask_hits.lookup(u32(id)) ?? Buffer.alloc(8));
+    }
+    if (this.opts.pinDir) this.peerProgId = pinnedObjId(path.join(this.opts.pinDir, PEER_PIN));
+    if (dropped) log.warn(`${this.name}: removed ${dropped} dangling fast-path entries left by the previous run`);
+  }
+
+  /** Megaflows and ports found at start-up that nobody has adopted or claimed yet. */
+  unadoptedFlows(): number { return this.recoveredFlows.size; }
+  recoveredPortCount(): number { return this.recoveredPorts.size; }
+
+  /**
+   * Takes over a recovered megaflow if `actions` (its translation now)
+   * compile to exactly what the fast path runs for it; it then keeps its
+   * slot, counters and EMC entries. False (and nothing changes) otherwise.
+   */
+  override adoptFlow(ufid: Buffer, actions: OdpAction[]): boolean {
+    const hex = ufid.toString('hex');
+    const f = this.flowsByUfid.get(hex);
+    if (!f || !this.recoveredFlows.has(hex)) return false;
+    let compiled;
+    try { compiled = this.compile(f.key, actions, f.flowId); } catch { return false; }
+    const cur = this.maps.flows.lookup(u32(f.flowId));
+    if (!cur || !cur.equals(encodeFlow(f.gen, FLOW_F_ALIVE, compiled.actions))) return false;
+    Object.assign(f, { actions, slow: compiled.slow, slowSkip: compiled.skip });
+    this.recoveredFlows.delete(hex);
+    return true;
+  }
+
+  /** Deletes the recovered megaflows nobody adopted, and detaches recovered ports nobody claimed. */
+  async releaseRecovered(): Promise<{ flows: number; ports: number }> {
+    const flows = this.recoveredFlows.size;
+    for (const hex of [...this.recoveredFlows]) {
+      const f = this.flowsByUfid.get(hex);
+      if (f) this.del({ cmd: FlowCmd.DEL, dpIfindex: 0, ufid: f.ufid });
+    }
+    this.recoveredFlows.clear();
+    const ports = this.recoveredPorts.size;
+    for (const rp of [...this.recoveredPorts.values()]) await this.releasePort(rp);
+    return { flows, ports };
+  }
+
+  /** Detaches a recovered port's hook (if the interface still has ours) and clears its map entries. */
+  private async releasePort(rp: RecoveredPort): Promise<void> {
+    this.recoveredPorts.delete(rp.portNo);
+    const ours = new Set([...PINNED_PROGS.map((n) => safeProgId(this.obj, n)), ...this.previousProgIds]);
+    try {
+      if (rp.hook === 'tc') { if (ours.has(tcQueryIngress(rp.ifindex))) tcDetachIngress(rp.ifindex); }
+      else {
+        const mode = rp.hook === 'xdp' ? 'native' : 'generic';
+        // Only a program of ours: the interface may have been re-created and given to someone else.
+        if (ours.has(safeXdpId(rp.ifindex, mode)) || safeXdpId(rp.ifindex, mode) === 0) xdpDetach(rp.ifindex, mode);
+      }
+    } catch (e) {
+      log.dbg(`port ${rp.portNo}: detach: ${(e as Error).message}`);
+    }
+    this.maps.ports.update(u32(rp.portNo), encodePort(0, 0));
+    this.maps.port_of_ifindex.delete(u32(rp.ifindex));
+    this.maps.tx_ports.delete(u32(rp.portNo));
+    const link = await this.rtnl.getLink(rp.ifindex).catch(() => undefined);
+    if (link?.peerIndex !== undefined) {
+      const p: PortState = { portNo: rp.portNo, name: link.name, ifindex: rp.ifindex, hook: rp.hook, peerIndex: link.peerIndex, peerNetnsId: link.peerNetnsId };
+      p.peer = await this.ourPeerProgram(p) ? 'xdp_pass' : undefined;
+      await this.unarrangePeer(p);
+      if (rp.peerTxOff) await this.peerTxChecksum(p, true);
+    }
+    log.info(`${this.name}: released port ${rp.portNo} (ifindex ${rp.ifindex}) left by the previous run`);
+  }
+
+  /** Is the XDP program on `p`'s veth peer our XDP_PASS (this run's or the pinned one of the previous)? */
+  private async ourPeerProgram(p: PortState): Promise<boolean> {
+    if (p.peerIndex === undefined) return false;
+    const peer = await this.rtnl.getLink(p.peerIndex, { netnsId: p.peerNetnsId }).catch(() => undefined);
+    if (!peer?.xdpProgId) return false;
+    const mine = this.peerObj ? safeProgId(this.peerObj, 'xvs_peer_pass') : 0;
+    return peer.xdpProgId === mine || peer.xdpProgId === this.peerProgId;
   }
 
   /* ---- ports -------------------------------------------------------------- */
@@ -156,7 +337,12 @@ export class DpifXdp extends Dpif {
     if ([...this.portMap.values()].some((p) => p.ifindex === link.index)) throw new Error(`"${name}" is already a port of ${this.name}`);
     let h: PortHook = hook === 'auto' ? (link.kind === 'veth' ? 'tc' : 'xdp') : hook;
     const tc = h === 'tc';
-    this.maps.ports.update(u32(portNo), encodePort(link.index, tc ? PORT_F_TC : 0));
+    // A port the previous run left forwarding: the new program replaces the old one in place (no gap).
+    const rp = this.recoveredPorts.get(portNo);
+    if (rp && rp.ifindex !== link.index) await this.releasePort(rp);
+    const recovered = rp?.ifindex === link.index ? rp : undefined;
+    if (recovered) this.recoveredPorts.delete(portNo);
+    this.maps.ports.update(u32(portNo), encodePort(link.index, (tc ? PORT_F_TC : 0) | (recovered?.peerTxOff ? PORT_F_PEER_TXOFF : 0)));
     this.maps.port_of_ifindex.update(u32(link.index), u32(portNo));
     try {
       this.maps.tx_ports.update(u32(portNo), u32(link.index));
@@ -183,8 +369,15 @@ export class DpifXdp extends Dpif {
     }
     const p: PortState = { portNo, name, ifindex: link.index, hook: h, peerIndex: link.peerIndex, peerNetnsId: link.peerNetnsId };
     this.portMap.set(portNo, p);
-    if (h !== 'tc' && link.kind === 'veth') await this.peerTxChecksum(p, false);
-    log.info(`added port ${name} as ${this.name} port ${portNo} (${h}, ifindex ${link.index})`);
+    if (recovered) {
+      // Now on another hook: take the previous run's program off the old one.
+      if (recovered.hook !== h) this.detachHook({ ...p, hook: recovered.hook });
+      p.peerTxOff = recovered.peerTxOff;
+      if (await this.ourPeerProgram(p)) p.peer = 'xdp_pass on peer (kept from the previous run)';
+    }
+    if (h !== 'tc' && link.kind === 'veth' && !p.peerTxOff) await this.peerTxChecksum(p, false);
+    if (h === 'tc' && p.peerTxOff) await this.peerTxChecksum(p, true);
+    log.info(`${recovered ? 'reattached' : 'added'} port ${name} as ${this.name} port ${portNo} (${h}, ifindex ${link.index})`);
     await this.arrangePeers();
     return p;
   }
@@ -227,8 +420,15 @@ export class DpifXdp extends Dpif {
       try {
         const peer = await this.rtnl.getLink(p.peerIndex, { netnsId: p.peerNetnsId });
         if (!peer) continue;
-        if (peer.xdpProgId) { p.peer = `${peer.name} has its own XDP program`; continue; }
-        if (!this.peerObj) { this.peerObj = BpfObject.open(bpfObjectPath('peer_pass.bpf.o')); this.peerObj.load(); }
+        if (peer.xdpProgId) {
+          p.peer = await this.ourPeerProgram(p) ? `xdp_pass on peer ${peer.name} (kept from the previous run)` : `${peer.name} has its own XDP program`;
+          continue;
+        }
+        if (!this.peerObj) {
+          this.peerObj = BpfObject.open(bpfObjectPath('peer_pass.bpf.o'));
+          this.peerObj.load();
+          if (this.opts.pinDir) repin(this.peerObj.program('xvs_peer_pass').fd, path.join(this.opts.pinDir, PEER_PIN));
+        }
         await this.rtnl.setXdp(p.peerIndex, this.peerObj.program('xvs_peer_pass').fd, 'native', { netnsId: p.peerNetnsId });
         p.peer = `xdp_pass on peer ${peer.name}${p.peerNetnsId !== undefined ? ` (netnsid ${p.peerNetnsId})` : ''}`;
         log.info(`${p.name}: attached XDP_PASS to veth peer ${peer.name} so redirected frames are accepted`);
@@ -255,6 +455,10 @@ export class DpifXdp extends Dpif {
       await execFileAsync(file, argv, { timeout: 10000 });
       p.peerTxOff = !on;
       p.peerName = peer.name;
+      // Remembered in the pinned ports map, so a restarted daemon restores it when the port goes.
+      if (this.portMap.get(p.portNo) === p) {
+        this.maps.ports.update(u32(p.portNo), encodePort(p.ifindex, (p.hook === 'tc' ? PORT_F_TC : 0) | (p.peerTxOff ? PORT_F_PEER_TXOFF : 0)));
+      }
       log.info(`${p.name}: TX checksum offload ${on ? 'restored' : 'turned off'} on veth peer ${peer.name} (XDP on veth cannot carry partial checksums)`);
     } catch (e) {
       log.warn(`${p.name}: could not set TX checksum offload ${on ? 'on' : 'off'} on the veth peer: ${(e as Error).message}`);
@@ -323,7 +527,7 @@ export class DpifXdp extends Dpif {
     this.maps.flow_stats.update(u32(flowId), Buffer.alloc(this.ncpu * LAYOUT.xvs_flow_stats.size));
     this.maps.flows.update(u32(flowId), encodeFlow(gen, FLOW_F_ALIVE, compiled.actions));
     const hkey = Buffer.from(key.buf);
-    hkey.writeUInt16LE(maskId, 78);
+    hkey.writeUInt16LE(maskId, TUPLE_OFF);
     this.maps.megaflows.update(hkey, encodeFlowRef(flowId, gen));
     const base = { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 };
     if (old) {
@@ -344,7 +548,7 @@ export class DpifXdp extends Dpif {
     if (!f) return [];
     const reply = this.reply(f, FlowCmd.DEL);
     const hkey = Buffer.from(f.key.buf);
-    hkey.writeUInt16LE(f.maskId, 78);
+    hkey.writeUInt16LE(f.maskId, TUPLE_OFF);
     this.maps.megaflows.delete(hkey);
     this.killSlot(f.flowId);
     this.forget(f, true);
@@ -383,6 +587,16 @@ export class DpifXdp extends Dpif {
       packets: s.packets + f.base.packets, bytes: s.bytes + f.base.bytes,
       usedNs: s.usedNs > f.base.usedNs ? s.usedNs : f.base.usedNs, tcpFlags: s.tcpFlags | f.base.tcpFlags,
     };
+  }
+
+  /** Counters straight from flow_stats (one lookup per flow, no netlink encoding): the revalidator's dump. */
+  override flowStatsDump(): FlowStatsEntry[] {
+    const out: FlowStatsEntry[] = [];
+    for (const f of this.flowsByUfid.values()) {
+      const s = this.statsOf(f);
+      out.push({ ufid: f.ufid, packets: s.packets, bytes: s.bytes, usedMs: Number(s.usedNs / 1000000n) });
+    }
+    return out;
   }
 
   private reply(f: FlowRec, cmd: FlowCmd): Buffer {
@@ -675,13 +889,26 @@ export class DpifXdp extends Dpif {
     return this.ring ? { ...this.ring.stats } : { samples: 0, lost: 0, turns: 0 };
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the datapath. With `cleanup` (the default) the hooks are detached,
+   * veth peers restored and the pins removed. Without it (a daemon stopping
+   * for a restart) a pinned datapath keeps forwarding on its megaflows:
+   * attachments and maps outlive this process, as kernel flows outlive
+   * ovs-vswitchd.
+   */
+  async close(opts: { cleanup?: boolean } = {}): Promise<void> {
+    const cleanup = opts.cleanup ?? true;
     for (const t of this.timers) clearInterval(t);
     this.ring?.stop();
-    for (const p of [...this.portMap.values()]) {
-      this.detachHook(p);
-      await this.unarrangePeer(p);
-      if (p.peerTxOff) await this.peerTxChecksum(p, true);
+    if (cleanup || !this.opts.pinDir) {
+      for (const p of [...this.portMap.values()]) {
+        this.detachHook(p);
+        await this.unarrangePeer(p);
+        if (p.peerTxOff) await this.peerTxChecksum(p, true);
+      }
+      this.portMap.clear();
+      for (const rp of [...this.recoveredPorts.values()]) await this.releasePort(rp);
+      if (this.opts.pinDir) fs.rmSync(this.opts.pinDir, { recursive: true, force: true });
     }
     this.portMap.clear();
     this.sock.close();
@@ -730,4 +957,76 @@ class SlotQueue {
     this.buf = b;
     this.head = 0;
   }
+}
+
+/* ---- loading and pinning ----------------------------------------------------- */
+
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** Makes sure `dir` is on a bpffs, mounting /sys/fs/bpf if nothing is mounted there (as systemd does at boot). */
+function ensureBpffs(dir: string): void {
+  const onBpffs = (d: string): boolean => { try { return fs.statfsSync(d).type === BPF_FS_MAGIC; } catch { return false; } };
+  let probe = dir;
+  while (!fs.existsSync(probe)) probe = path.dirname(probe);
+  if (!onBpffs(probe) && (dir + '/').startsWith('/sys/fs/bpf/')) {
+    fs.mkdirSync('/sys/fs/bpf', { recursive: true });
+    const r = spawnSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cannot mount bpffs on /sys/fs/bpf: ${(r.stderr || r.error?.message || '').trim()}`);
+    log.info('mounted bpffs on /sys/fs/bpf');
+    probe = '/sys/fs/bpf';
+  }
+  if (!onBpffs(probe)) throw new Error(`${dir} is not on a BPF filesystem (mount -t bpf bpf DIR)`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Pins `fd` at `file`, replacing what was pinned there. */
+function repin(fd: number, file: string): void {
+  fs.rmSync(file, { force: true });
+  bpfObjPin(fd, file);
+}
+
+/**
+ * Opens and loads the datapath object. With `pinDir`, its maps are pinned
+ * there, or re-used when a previous run pinned them (`recovered`); if those
+ * no longer fit this program (an upgrade changed a map), they are replaced by
+ * fresh ones, logged: the old fast path stops with the new attach.
+ */
+function loadDatapath(pinDir?: string): { obj: BpfObject; recovered: boolean; previousProgIds: number[] } {
+  const file = bpfObjectPath(probeFeatures().coarseClock ? 'datapath.bpf.o' : 'datapath-510.bpf.o');
+  const open = (): BpfObject => {
+    const obj = BpfObject.open(file);
+    try {
+      if (pinDir) for (const m of PINNED_MAPS) obj.setPinPath(m, path.join(pinDir, m));
+      obj.load();
+      return obj;
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+  };
+  if (!pinDir) return { obj: open(), recovered: false, previousProgIds: [] };
+  ensureBpffs(pinDir);
+  const recovered = fs.existsSync(path.join(pinDir, 'megaflows'));
+  const previousProgIds = PINNED_PROGS.map((n) => pinnedObjId(path.join(pinDir, n))).filter((id) => id > 0);
+  let obj: BpfObject;
+  let adopted = recovered;
+  try {
+    obj = open();
+  } catch (e) {
+    if (!recovered) throw e;
+    log.warn(`the fast path pinned at ${pinDir} does not fit this version (${(e as Error).message.split('\n')[0]}): starting a fresh one`);
+    for (const m of PINNED_MAPS) fs.rmSync(path.join(pinDir, m), { force: true });
+    obj = open();
+    adopted = false;
+  }
+  for (const n of PINNED_PROGS) repin(obj.program(n).fd, path.join(pinDir, n));
+  return { obj, recovered: adopted, previousProgIds };
+}
+
+function safeXdpId(ifindex: number, mode: 'native' | 'generic'): number {
+  try { return xdpQueryId(ifindex, mode); } catch { return 0; }
+}
+
+function safeProgId(obj: BpfObject, name: string): number {
+  try { return bpfObjId(obj.program(name).fd); } catch { return 0; }
 }

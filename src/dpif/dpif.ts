@@ -45,6 +45,9 @@ export interface DumpReply extends OvsFlowMsg {
   ufid: Buffer;
 }
 
+/** One flow's counters; usedMs is CLOCK_MONOTONIC ms, 0 = never used. */
+export interface FlowStatsEntry { ufid: Buffer; packets: bigint; bytes: bigint; usedMs: number }
+
 /** A datapath meter as OVS's dpif meter_set takes it: one drop band. */
 export interface MeterConfig {
   kbps: boolean;           // rate in kbit/s, else packets/s
@@ -110,6 +113,21 @@ export abstract class Dpif extends EventEmitter {
     return this.transact(encodeFlowMsg({ cmd: FlowCmd.GET, dpIfindex: this.dpIfindex }))
       .map((b) => decodeFlowMsg(b) as DumpReply);
   }
+
+  /**
+   * Every flow's counters, for the revalidator (a dump without keys and
+   * actions; datapaths that can read counters directly override it).
+   */
+  flowStatsDump(): FlowStatsEntry[] {
+    return this.flowDump().map((d) => ({ ufid: d.ufid, packets: d.stats.packets, bytes: d.stats.bytes, usedMs: Number(d.used) }));
+  }
+
+  /**
+   * Takes over a flow found in the datapath at start-up (a restarted
+   * daemon) when `actions` are what it already does. Datapaths that lose
+   * their flows with the daemon have none to adopt.
+   */
+  adoptFlow(_ufid: Buffer, _actions: OdpAction[]): boolean { return false; }
 
   /** Deletes every flow (OVS_FLOW_CMD_DEL without key). */
   flowFlush(): void {

@@ -18,13 +18,18 @@ export function bpfObjectPath(name: string): string {
   return p;
 }
 
-export interface Dirs { rundir: string; dbdir: string }
+export interface Dirs { rundir: string; dbdir: string; bpffs: string }
 
-/** --rundir/--dbdir, else XDP_VSWITCH_RUNDIR/XDP_VSWITCH_DBDIR, else the system defaults. */
-export function resolveDirs(args: { rundir?: string; dbdir?: string }): Dirs {
+/**
+ * --rundir/--dbdir/--bpffs-dir, else XDP_VSWITCH_RUNDIR/_DBDIR/_BPFFS, else
+ * the system defaults. `bpffs` holds the pinned programs and maps that keep
+ * the fast path forwarding while the daemon restarts.
+ */
+export function resolveDirs(args: { rundir?: string; dbdir?: string; bpffsDir?: string }): Dirs {
   return {
     rundir: path.resolve(args.rundir ?? process.env.XDP_VSWITCH_RUNDIR ?? '/run/xdp-vswitch'),
     dbdir: path.resolve(args.dbdir ?? process.env.XDP_VSWITCH_DBDIR ?? '/var/lib/xdp-vswitch'),
+    bpffs: path.resolve(args.bpffsDir ?? process.env.XDP_VSWITCH_BPFFS ?? '/sys/fs/bpf/xdp-vswitch'),
   };
 }
 

@@ -11,11 +11,23 @@ export interface MacEntry { vlan: number; mac: string; port: number; learnedAt: 
 
 export class MacLearning extends EventEmitter {
   private readonly table = new Map<string, MacEntry>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
 
-  constructor(readonly agingSec = 300, readonly maxEntries = 8192, private readonly now: () => number = Date.now) {
+  constructor(public agingSec = 300, public maxEntries = 8192, private readonly now: () => number = Date.now) {
     super();
     this.timer = setInterval(() => this.expire(), Math.max(1000, (agingSec * 1000) / 10)).unref();
+  }
+
+  /** Bridge other_config mac-aging-time / mac-table-size, applied live (a smaller table evicts the oldest). */
+  configure(agingSec: number, maxEntries: number): void {
+    if (agingSec !== this.agingSec) {
+      this.agingSec = agingSec;
+      clearInterval(this.timer);
+      this.timer = setInterval(() => this.expire(), Math.max(1000, (agingSec * 1000) / 10)).unref();
+      this.expire();
+    }
+    this.maxEntries = maxEntries;
+    while (this.table.size > this.maxEntries) this.evictOldest();
   }
 
   private static id(vlan: number, mac: string): string { return `${vlan}/${mac}`; }

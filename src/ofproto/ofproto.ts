@@ -130,7 +130,7 @@ export class Bridge extends EventEmitter {
 
   private expireRules(): void {
     // Traffic the datapath forwarded counts before timeouts are judged.
-    try { this.udpif.pushStats(); } catch (e) { log.rateLimited('WARN', 'push', `${this.name}: pushing flow stats: ${(e as Error).message}`); }
+    try { this.udpif.revalidatorPass(); } catch (e) { log.rateLimited('WARN', 'push', `${this.name}: revalidator: ${(e as Error).message}`); }
     const gone = this.tables.expired();
     for (const reason of [RemovedReason.IDLE_TIMEOUT, RemovedReason.HARD_TIMEOUT]) {
       this.tables.removeRules(gone.filter((g) => g.reason === reason).map((g) => g.rule), reason);
@@ -205,8 +205,8 @@ export class Bridge extends EventEmitter {
     const link = await this.rtnl.getLink(name);
     const pc = { name, ofport, hook: opts.hook ?? 'auto', tag: opts.tag, trunks: opts.trunks, live: link?.operUp ?? false, ifindex: dp.ifindex, addedAt: Date.now() };
     this.portsByName.set(name, pc);
-    // Floods and ALL now include the new port.
-    this.udpif.flush();
+    // Floods and ALL now include the new port: re-translate, replacing the megaflows whose actions change.
+    this.udpif.revalidate();
     log.info(`${this.name}: added port ${name} as ofport ${ofport} (${dp.hook})`);
     this.emit('port-status', 'add', pc);
     return pc;
@@ -220,7 +220,7 @@ export class Bridge extends EventEmitter {
     p.tag = tag;
     p.trunks = trunks;
     this.macs.flush(p.ofport);
-    this.udpif.flush();
+    this.udpif.revalidate();
   }
 
   async delPort(name: string): Promise<void> {
@@ -229,7 +229,7 @@ export class Bridge extends EventEmitter {
     this.portsByName.delete(name);
     await this.dpif.removePort(p.ofport);
     this.macs.flush(p.ofport);
-    this.udpif.flush();
+    this.udpif.revalidate();       // including every megaflow whose in_port was this port
     this.emit('port-status', 'delete', p);
   }
 
@@ -252,13 +252,26 @@ export class Bridge extends EventEmitter {
     return undefined;
   }
 
-  async close(): Promise<void> {
+  /**
+   * After a restart, once the stored ports are back: adopts the megaflows
+   * the previous run left in a pinned datapath, and releases the ports and
+   * flows no one claimed.
+   */
+  async finishRecovery(): Promise<void> {
+    if (!this.dpif.unadoptedFlows() && !this.dpif.recoveredPortCount()) return;
+    const { kept, deleted } = this.udpif.adopt();
+    const rel = await this.dpif.releaseRecovered();
+    log.info(`${this.name}: kept ${kept} megaflows from the previous run, deleted ${deleted + rel.flows} stale ones, released ${rel.ports} unclaimed ports`);
+  }
+
+  /** With `cleanup` false a pinned datapath keeps forwarding after this (daemon restart). */
+  async close(opts: { cleanup?: boolean } = {}): Promise<void> {
     clearInterval(this.timer);
     this.unsubscribeLinks?.();
     this.udpif.close();
     this.macs.close();
     this.rtnl.close();
-    await this.dpif.close();
+    await this.dpif.close(opts);
   }
 }
 

@@ -4,6 +4,9 @@
  * wildcards, actions) and executes the actions on the packet itself so the
  * first packet of a flow is delivered. Keeps the installed flows so that a
  * change of learned MACs or of the table revalidates the ones it affects.
+ * Its revalidator pass (once a second) pushes datapath counts to the
+ * OpenFlow side, expires idle megaflows and adapts the flow limit to how
+ * long the pass took, as OVS's revalidator threads do.
  */
 import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
@@ -13,6 +16,7 @@ import { PacketCmd, decodePacketMsg, OvsPacketMsg } from '../dpif/odp-netlink';
 import { xlate, XlateContext, normalizeMegaflowMask } from './xlate';
 import { decodeControllerUserdata, PacketIn } from './packet-in';
 import { Vlog } from '../lib/vlog';
+import { performance } from 'perf_hooks';
 
 const log = new Vlog('ofproto_dpif_upcall');
 
@@ -21,15 +25,43 @@ const log = new Vlog('ofproto_dpif_upcall');
  * asked for (mask may be narrower), and the datapath counts already pushed
  * to the OpenFlow rules.
  */
-interface Installed { ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey; macs: Set<string>; pushed: { packets: bigint; bytes: bigint } }
+interface Installed {
+  ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey; macs: Set<string>;
+  pushed: { packets: bigint; bytes: bigint };
+  installedMs: number;            // monotonic ms: idle time counts from here until the first hit
+}
 
 export interface UdpifCounters {
   upcalls: number; installed: number; installFailed: number; executed: number; badUpcalls: number; actionUpcalls: number;
   revalidated: number; narrowed: number;
+  /** Upcalls forwarded without installing a megaflow because the flow limit was reached. */
+  limited: number;
+  /** Megaflows deleted by the revalidator for being idle longer than max-idle. */
+  idleExpired: number;
+  /** Megaflows found in the datapath at start-up and kept / deleted. */
+  adopted: number; adoptRejected: number;
 }
 
+/** OVS defaults: other_config:max-idle (ms) and flow-limit (the ceiling of the dynamic limit). */
+export const DEFAULT_MAX_IDLE_MS = 10000;
+export const DEFAULT_FLOW_LIMIT = 200000;
+const FLOW_LIMIT_START = 10000, FLOW_LIMIT_FLOOR = 1000;
+
+const monoMs = (): number => Number(process.hrtime.bigint() / 1000000n);
+
 export class Udpif extends EventEmitter {
-  readonly counters: UdpifCounters = { upcalls: 0, installed: 0, installFailed: 0, executed: 0, badUpcalls: 0, actionUpcalls: 0, revalidated: 0, narrowed: 0 };
+  readonly counters: UdpifCounters = {
+    upcalls: 0, installed: 0, installFailed: 0, executed: 0, badUpcalls: 0, actionUpcalls: 0, revalidated: 0, narrowed: 0,
+    limited: 0, idleExpired: 0, adopted: 0, adoptRejected: 0,
+  };
+  /** Idle megaflows are deleted after this long (other_config:max-idle). */
+  maxIdleMs = DEFAULT_MAX_IDLE_MS;
+  /** The dynamic flow limit's ceiling (other_config:flow-limit). */
+  private flowLimitCeiling = DEFAULT_FLOW_LIMIT;
+  /** Above this many megaflows, upcalls are forwarded but not installed. */
+  flowLimit = FLOW_LIMIT_START;
+  /** The last revalidator pass: its duration, and flow counts over the passes (upcall/show). */
+  readonly dump = { durationMs: 0, passes: 0, avgFlows: 0, maxFlows: 0 };
   private readonly flows = new Map<string, Installed>();
   /** Installed megaflows by mask, to keep new ones disjoint from them. */
   private readonly byMask = new Map<string, { mask: FlowKey; flows: Map<string, Installed> }>();   // by masked key
@@ -73,12 +105,17 @@ export class Udpif extends EventEmitter {
   /** Translate, install, execute. */
   private miss(key: FlowKey, packet: Buffer, len: number): void {
     const x = xlate(this.ctx, key, { credit: { packets: 1n, bytes: BigInt(len) } });
-    const mask = this.enabled ? this.disjoin(key, x.wc) : undefined;
+    const limited = this.enabled && this.flows.size >= this.flowLimit;
+    if (limited) {
+      this.counters.limited++;
+      log.rateLimited('WARN', 'limit', `datapath flow limit ${this.flowLimit} reached: forwarding upcalls without installing megaflows`);
+    }
+    const mask = this.enabled && !limited ? this.disjoin(key, x.wc) : undefined;
     if (mask) {
       const ufid = randomBytes(16);
       try {
         this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
-        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n } });
+        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n }, installedMs: monoMs() });
         this.counters.installed++;
       } catch (e) {
         this.counters.installFailed++;
@@ -99,6 +136,7 @@ export class Udpif extends EventEmitter {
    */
   revalidate(affects: (f: Installed) => boolean = () => true): number {
     let n = 0;
+    const ports = new Set(this.ctx.ports().map((p) => p.ofport));
     for (const f of [...this.flows.values()]) {
       if (!affects(f)) continue;
       const got = this.dpif.flowGet(f.ufid);
@@ -106,7 +144,7 @@ export class Udpif extends EventEmitter {
       const x = xlate(this.ctx, f.key, { learn: false });
       // A packet of this flow would now learn (a host moved back, or its entry aged out): let the
       // next one upcall and learn, as OVS's revalidator re-learns from flow stats.
-      const same = !x.wouldLearn && x.wc.equals(f.wc) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
+      const same = ports.has(f.key.inPort) && !x.wouldLearn && x.wc.equals(f.wc) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
       if (same) continue;
       this.dpif.flowDel(f.ufid);
       this.untrack(f);
@@ -117,24 +155,91 @@ export class Udpif extends EventEmitter {
   }
 
   /**
-   * Credits what the datapath forwarded since the last push to the OpenFlow
-   * side, as OVS's revalidator does: each megaflow with new packets is
-   * translated again with those counts, which charges its rules, groups and
-   * table lookups (n_packets, n_bytes, idle timeouts) and refreshes the MAC
-   * entries its packets would learn. Returns the megaflows pushed.
+   * One revalidator pass (OVS revalidate()): dumps every megaflow's counters
+   * and credits what the datapath forwarded since the last pass to the
+   * OpenFlow side (each megaflow with new packets is translated again with
+   * those counts: rules, groups, table lookups, idle timeouts, and the MAC
+   * entries its packets would refresh); deletes megaflows idle longer than
+   * max-idle (100 ms while over the flow limit; all of them above twice the
+   * limit); then adapts the flow limit to the pass's duration as OVS does.
    */
-  pushStats(): number {
-    let n = 0;
-    for (const d of this.dpif.flowDump()) {
+  revalidatorPass(): { pushed: number; expired: number } {
+    const t0 = performance.now();
+    const n = this.flows.size;
+    const maxIdle = n > this.flowLimit ? 100 : this.maxIdleMs;
+    const killAll = n > 2 * this.flowLimit;
+    const now = monoMs();
+    let pushed = 0, expired = 0;
+    for (const d of this.dpif.flowStatsDump()) {
       const f = this.flows.get(d.ufid.toString('hex'));
       if (!f) continue;
-      const packets = d.stats.packets - f.pushed.packets, bytes = d.stats.bytes - f.pushed.bytes;
-      if (packets <= 0n) continue;
-      f.pushed = { packets: d.stats.packets, bytes: d.stats.bytes };
-      xlate(this.ctx, f.key, { credit: { packets, bytes } });
-      n++;
+      const packets = d.packets - f.pushed.packets, bytes = d.bytes - f.pushed.bytes;
+      if (packets > 0n) {
+        f.pushed = { packets: d.packets, bytes: d.bytes };
+        xlate(this.ctx, f.key, { credit: { packets, bytes } });
+        pushed++;
+      }
+      const lastUsed = d.usedMs > 0 ? d.usedMs : f.installedMs;
+      if (killAll || now - lastUsed > maxIdle) {
+        this.dpif.flowDel(f.ufid);
+        this.untrack(f);
+        expired++;
+      }
     }
-    return n;
+    this.counters.idleExpired += expired;
+    const ms = performance.now() - t0;
+    this.adaptFlowLimit(n, ms);
+    const d = this.dump;
+    d.durationMs = ms;
+    d.avgFlows = (d.avgFlows * d.passes + n) / (d.passes + 1);
+    d.passes++;
+    d.maxFlows = Math.max(d.maxFlows, n);
+    return { pushed, expired };
+  }
+
+  /** OVS udpif_revalidator's rule: shrink when a pass is slow, grow by 1000 when fast and busy. */
+  private adaptFlowLimit(flows: number, durationMs: number): void {
+    let l = this.flowLimit;
+    if (durationMs > 2000) l = l / (durationMs / 1000);
+    else if (durationMs > 1300) l = (l * 3) / 4;
+    else if (durationMs < 1000 && flows > 2000 && l < (flows * 1000) / Math.max(durationMs, 1)) l += 1000;
+    this.flowLimit = Math.floor(Math.min(this.flowLimitCeiling, Math.max(l, FLOW_LIMIT_FLOOR)));
+  }
+
+  /** other_config:flow-limit: the ceiling of the dynamic limit (the limit itself is lowered at once if above). */
+  setFlowLimitCeiling(n: number): void {
+    this.flowLimitCeiling = n;
+    this.flowLimit = Math.min(Math.max(Math.min(FLOW_LIMIT_START, n), this.flowLimit), n);
+  }
+
+  get flowLimitMax(): number { return this.flowLimitCeiling; }
+
+  /**
+   * After a restart: takes over the megaflows the previous run left in the
+   * datapath. Their packets first teach MAC learning (as they would have on
+   * upcall), then each is translated: it is kept if its actions are what the
+   * fast path already does and its mask covers every field the translation
+   * looked at; otherwise it is deleted and its next packet upcalls.
+   */
+  adopt(): { kept: number; deleted: number } {
+    const dumped = this.dpif.flowDump();
+    for (const d of dumped) xlate(this.ctx, d.key, {});
+    let kept = 0, deleted = 0;
+    const now = monoMs();
+    for (const d of dumped) {
+      const x = xlate(this.ctx, d.key, { learn: false });
+      const covers = x.wc.buf.every((b, i) => (b & ~d.mask.buf[i]) === 0);
+      if (!x.wouldLearn && !x.error && covers && this.dpif.adoptFlow(d.ufid, x.actions)) {
+        this.track({ ufid: d.ufid, key: d.key, mask: d.mask, wc: x.wc, macs: x.macs, pushed: { packets: d.stats.packets, bytes: d.stats.bytes }, installedMs: now });
+        kept++;
+      } else {
+        this.dpif.flowDel(d.ufid);
+        deleted++;
+      }
+    }
+    this.counters.adopted += kept;
+    this.counters.adoptRejected += deleted;
+    return { kept, deleted };
   }
 
   /** Flows whose translation learned or looked up MAC `mac` (NORMAL records them, set_field rewrites included). */

@@ -28,6 +28,8 @@ export class Topology {
   readonly hosts: Host[] = [];
   readonly rundir: string;
   readonly dbdir: string;
+  /** The daemon's pinned fast path (a private bpffs directory per run). */
+  readonly bpffs: string;
   private daemon?: ChildProcess;
   daemonLog = '';
 
@@ -35,6 +37,7 @@ export class Topology {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), `${this.prefix}-`));
     this.rundir = path.join(base, 'run');
     this.dbdir = path.join(base, 'db');
+    this.bpffs = `/sys/fs/bpf/${this.prefix}`;
   }
 
   /** A namespace with one veth; its peer `port` stays in the root namespace for the switch. */
@@ -62,7 +65,10 @@ export class Topology {
   }
 
   async startDaemon(): Promise<void> {
-    this.daemon = spawn(process.execPath, [this.bin('daemon/main'), '--rundir', this.rundir, '--dbdir', this.dbdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A daemon killed with SIGKILL leaves its socket behind: wait for the new one, not the old.
+    fs.rmSync(path.join(this.rundir, 'xdp-vswitchd.ctl'), { force: true });
+    this.daemon = spawn(process.execPath, [this.bin('daemon/main'), '--rundir', this.rundir, '--dbdir', this.dbdir, '--bpffs-dir', this.bpffs],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
     const grab = (d: Buffer): void => { this.daemonLog += d.toString(); };
     this.daemon.stdout!.on('data', grab);
     this.daemon.stderr!.on('data', grab);
@@ -105,6 +111,15 @@ export class Topology {
       shTry('ip', ['netns', 'del', ns]);
     }
     fs.rmSync(path.dirname(this.rundir), { recursive: true, force: true });
+    fs.rmSync(this.bpffs, { recursive: true, force: true });
+  }
+
+  /** Kills the daemon with SIGKILL (no chance to clean anything up) and waits until it is gone. */
+  async killDaemon(): Promise<void> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return;
+    d.kill('SIGKILL');
+    for (let i = 0; i < 100 && d.exitCode === null && d.signalCode === null; i++) await new Promise((r) => setTimeout(r, 20));
   }
 }
 
