@@ -200,6 +200,30 @@ export class BpfMap {
     }
   }
 
+  /**
+   * Every entry in a few BPF_MAP_LOOKUP_BATCH calls (array maps: index
+   * order). `keys`/`values` are reused across calls when given and large
+   * enough. Returns the number of entries read.
+   */
+  lookupAll(buf: { keys: Buffer; values: Buffer }): number {
+    if (buf.keys.length < this.maxEntries * this.keySize || buf.values.length < this.maxEntries * this.valueBufSize) {
+      throw new RangeError(`map ${this.name}: batch buffers too small for ${this.maxEntries} entries`);
+    }
+    let total = 0;
+    let inBatch: Buffer | null = null;
+    const outBatch = Buffer.alloc(Math.max(this.keySize, 8));
+    for (;;) {
+      const count = [this.maxEntries - total];
+      if (count[0] === 0) return total;
+      const r = fn.bpf_map_lookup_batch(this.fd, inBatch, outBatch, buf.keys.subarray(total * this.keySize),
+        buf.values.subarray(total * this.valueBufSize), count, null) as number;
+      if (r !== 0 && r !== -ENOENT) throw new BpfError('bpf_map_lookup_batch', -r, `map ${this.name}`);
+      total += count[0];
+      if (r === -ENOENT) return total;
+      inBatch = Buffer.from(outBatch);
+    }
+  }
+
   /** Pin this map at `path` in bpffs. */
   pin(path: string): void {
     bpfObjPin(this.fd, path);

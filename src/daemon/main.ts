@@ -76,8 +76,8 @@ async function main(): Promise<void> {
     });
   });
   // The daemon must survive anything a client or the network sends; log what escapes.
-  process.on('uncaughtException', (e) => log.err(`uncaught exception: ${e.stack ?? e.message}`));
-  process.on('unhandledRejection', (e) => log.err(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
+  process.on('uncaughtException', (e) => log.rateLimited('ERR', 'uncaught', `uncaught exception: ${e.stack ?? e.message}`));
+  process.on('unhandledRejection', (e) => log.rateLimited('ERR', 'unhandled', `unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
 
   await vswitchd.start();
   await control.listen();

@@ -84,7 +84,10 @@ export class Udpif extends EventEmitter {
       log.rateLimited('WARN', 'bad', `malformed upcall: ${(e as Error).message}`);
       return;
     }
-    if (m.cmd === PacketCmd.ACTION) { this.action(m); return; }
+    if (m.cmd === PacketCmd.ACTION) {
+      try { this.action(m); } catch (e) { log.rateLimited('ERR', 'action', `userspace action failed: ${(e as Error).message}`); }
+      return;
+    }
     this.counters.upcalls++;
     try {
       this.miss(m.key, m.packet, m.len ?? m.packet.length);

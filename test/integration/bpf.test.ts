@@ -193,6 +193,24 @@ describe('libbpf binding (integration, needs root)', function () {
     assert.strictEqual(sum(), 0n);
   });
 
+  it('lookupAll reads a per-CPU array in batches, equal to per-key lookups', () => {
+    const m = obj.map('fx_counters');
+    const ncpu = m.valueBufSize / m.valueStride;
+    for (let k = 0; k < m.maxEntries; k++) {
+      const v = Buffer.alloc(m.valueBufSize);
+      for (let c = 0; c < ncpu; c++) v.writeBigUInt64LE(BigInt(1000 * k + c + 7), c * m.valueStride);
+      m.update(Buffer.from(Uint32Array.of(k).buffer), v);
+    }
+    const buf = { keys: Buffer.alloc(m.maxEntries * m.keySize), values: Buffer.alloc(m.maxEntries * m.valueBufSize) };
+    assert.strictEqual(m.lookupAll(buf), m.maxEntries);
+    for (let k = 0; k < m.maxEntries; k++) {
+      assert.strictEqual(buf.keys.readUInt32LE(4 * k), k);
+      assert.deepStrictEqual(buf.values.subarray(k * m.valueBufSize, (k + 1) * m.valueBufSize), m.lookup(Buffer.from(Uint32Array.of(k).buffer)));
+    }
+    assert.throws(() => m.lookupAll({ keys: Buffer.alloc(4), values: Buffer.alloc(8) }), /batch buffers too small/);
+    for (let k = 0; k < m.maxEntries; k++) m.update(Buffer.from(Uint32Array.of(k).buffer), Buffer.alloc(m.valueBufSize));
+  });
+
   it('pins a map (setPinPath, bpfObjPin) and reopens it with BpfMap.fromPinned', () => {
     const dir = mkdtempSync('/tmp/xvsbpffs-');
     execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
