@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const stop = async (why: string, cleanup: boolean): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info(`${why}: stopping${cleanup ? ', removing the fast path' : ', the fast path keeps forwarding'}`);
+    log.info(`${why}: stopping${cleanup ? ', removing the fast path' : ', pinned fast paths keep forwarding'}`);
     notifyStopping(cleanup ? 'stopping, removing the fast path' : 'stopping, the fast path keeps forwarding');
     await control.close().catch(() => undefined);
     await vswitchd.stop({ cleanup });

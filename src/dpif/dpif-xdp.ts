@@ -157,7 +157,8 @@ export class DpifXdp extends Dpif {
       maxFlows: Math.min(opts.maxFlows ?? MAX_FLOWS, MAX_FLOWS), rerankMs: opts.rerankMs ?? 1000,
       upcallPid: opts.upcallPid ?? process.pid, pinDir: opts.pinDir,
     };
-    const { obj, recovered, previousProgIds } = loadDatapath(o.pinDir);
+    const { obj, recovered, previousProgIds, pinned } = loadDatapath(o.pinDir);
+    if (!pinned) o.pinDir = undefined;
     const rtnl = await RtNetlink.open();
     const dp = new DpifXdp(`xdp@${bridge}`, obj, rtnl, o, recovered, previousProgIds);
     if (recovered) log.info(`${dp.name}: adopted the pinned fast path at ${o.pinDir}: ${dp.flowsByUfid.size} megaflows, ${dp.recoveredPorts.size} ports`);
@@ -1015,7 +1016,7 @@ function repin(fd: number, file: string): void {
  * no longer fit this program (an upgrade changed a map), they are replaced by
  * fresh ones, logged: the old fast path stops with the new attach.
  */
-function loadDatapath(pinDir?: string): { obj: BpfObject; recovered: boolean; previousProgIds: number[] } {
+function loadDatapath(pinDir?: string): { obj: BpfObject; recovered: boolean; previousProgIds: number[]; pinned: boolean } {
   const file = bpfObjectPath(probeFeatures().coarseClock ? 'datapath.bpf.o' : 'datapath-510.bpf.o');
   const open = (): BpfObject => {
     const obj = BpfObject.open(file);
@@ -1028,8 +1029,15 @@ function loadDatapath(pinDir?: string): { obj: BpfObject; recovered: boolean; pr
       throw e;
     }
   };
-  if (!pinDir) return { obj: open(), recovered: false, previousProgIds: [] };
-  ensureBpffs(pinDir);
+  if (pinDir) {
+    try {
+      ensureBpffs(pinDir);
+    } catch (e) {
+      log.warn(`cannot pin the fast path (${(e as Error).message}): it will stop with the daemon, restarts are not hitless`);
+      pinDir = undefined;
+    }
+  }
+  if (!pinDir) return { obj: open(), recovered: false, previousProgIds: [], pinned: false };
   const recovered = fs.existsSync(path.join(pinDir, 'megaflows'));
   const previousProgIds = PINNED_PROGS.map((n) => pinnedObjId(path.join(pinDir, n))).filter((id) => id > 0);
   let obj: BpfObject;
@@ -1044,7 +1052,7 @@ function loadDatapath(pinDir?: string): { obj: BpfObject; recovered: boolean; pr
     adopted = false;
   }
   for (const n of PINNED_PROGS) repin(obj.program(n).fd, path.join(pinDir, n));
-  return { obj, recovered: adopted, previousProgIds };
+  return { obj, recovered: adopted, previousProgIds, pinned: true };
 }
 
 function safeXdpId(ifindex: number, mode: 'native' | 'generic'): number {
