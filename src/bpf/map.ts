@@ -201,19 +201,20 @@ export class BpfMap {
   }
 
   /**
-   * Every entry in a few BPF_MAP_LOOKUP_BATCH calls (array maps: index
-   * order). `keys`/`values` are reused across calls when given and large
-   * enough. Returns the number of entries read.
+   * The first `limit` entries (default all) in a few BPF_MAP_LOOKUP_BATCH
+   * calls (array maps: index order) into `buf`, which callers reuse.
+   * Returns the number of entries read.
    */
-  lookupAll(buf: { keys: Buffer; values: Buffer }): number {
-    if (buf.keys.length < this.maxEntries * this.keySize || buf.values.length < this.maxEntries * this.valueBufSize) {
-      throw new RangeError(`map ${this.name}: batch buffers too small for ${this.maxEntries} entries`);
+  lookupAll(buf: { keys: Buffer; values: Buffer }, limit = this.maxEntries): number {
+    const want = Math.min(limit, this.maxEntries);
+    if (buf.keys.length < want * this.keySize || buf.values.length < want * this.valueBufSize) {
+      throw new RangeError(`map ${this.name}: batch buffers too small for ${want} entries`);
     }
     let total = 0;
     let inBatch: Buffer | null = null;
     const outBatch = Buffer.alloc(Math.max(this.keySize, 8));
     for (;;) {
-      const count = [this.maxEntries - total];
+      const count = [want - total];
       if (count[0] === 0) return total;
       const r = fn.bpf_map_lookup_batch(this.fd, inBatch, outBatch, buf.keys.subarray(total * this.keySize),
         buf.values.subarray(total * this.valueBufSize), count, null) as number;

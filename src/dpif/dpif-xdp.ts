@@ -35,7 +35,7 @@ import { Vlog } from '../lib/vlog';
 const log = new Vlog('dpif_xdp');
 const execFileAsync = promisify(execFile);
 const MASK_GRACE_MS = 10;
-const BATCH_DUMP_MIN = 256;      // flows from which the stats dump reads flow_stats in one batch
+const BATCH_SLOTS_PER_FLOW = 20; // batch-read flow_stats when the slot span is under 20 slots a flow
 const TUPLE_OFF = 78;            // the megaflows key's tuple_id: the mask (subtable) id
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
@@ -595,13 +595,15 @@ export class DpifXdp extends Dpif {
 
   /**
    * Counters straight from flow_stats, without netlink encoding: the
-   * revalidator's dump. Past BATCH_DUMP_MIN flows the whole per-CPU array is
-   * read in one BPF_MAP_LOOKUP_BATCH (a few MB, ~1 ms) instead of a lookup
-   * per flow.
+   * revalidator's dump. When the flows are dense enough in the slot range
+   * the per-CPU array is read up to the highest slot in BPF_MAP_LOOKUP_BATCH
+   * calls (measured ~0.4 µs a slot) rather than a lookup per flow (~8 µs).
    */
   override flowStatsDump(): FlowStatsEntry[] {
     const out: FlowStatsEntry[] = [];
-    const batch = this.flowsByUfid.size >= BATCH_DUMP_MIN ? this.readAllFlowStats() : undefined;
+    let span = 0;
+    for (const id of this.flowsById.keys()) if (id >= span) span = id + 1;
+    const batch = span && span < BATCH_SLOTS_PER_FLOW * this.flowsById.size ? this.readFlowStats(span) : undefined;
     for (const f of this.flowsByUfid.values()) {
       const s = this.statsOf(f, batch);
       out.push({ ufid: f.ufid, packets: s.packets, bytes: s.bytes, usedMs: Number(s.usedNs / 1000000n) });
@@ -611,10 +613,10 @@ export class DpifXdp extends Dpif {
 
   private batchBuf?: { keys: Buffer; values: Buffer };
 
-  private readAllFlowStats(): Buffer {
+  private readFlowStats(span: number): Buffer {
     const m = this.maps.flow_stats;
     this.batchBuf ??= { keys: Buffer.alloc(m.maxEntries * m.keySize), values: Buffer.alloc(m.maxEntries * m.valueBufSize) };
-    m.lookupAll(this.batchBuf);
+    m.lookupAll(this.batchBuf, span);
     return this.batchBuf.values;
   }
 

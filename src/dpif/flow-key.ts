@@ -158,8 +158,11 @@ export class FlowKey {
   }
 }
 
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** aa:bb:cc:dd:ee:ff (on the upcall and revalidator paths: a table, no per-byte strings). */
 export function macToString(b: Buffer): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+  return `${HEX2[b[0]]}:${HEX2[b[1]]}:${HEX2[b[2]]}:${HEX2[b[3]]}:${HEX2[b[4]]}:${HEX2[b[5]]}`;
 }
 
 export function parseMac(s: string): Buffer {

@@ -207,6 +207,9 @@ describe('libbpf binding (integration, needs root)', function () {
       assert.strictEqual(buf.keys.readUInt32LE(4 * k), k);
       assert.deepStrictEqual(buf.values.subarray(k * m.valueBufSize, (k + 1) * m.valueBufSize), m.lookup(Buffer.from(Uint32Array.of(k).buffer)));
     }
+    const two = { keys: Buffer.alloc(2 * m.keySize), values: Buffer.alloc(2 * m.valueBufSize) };
+    assert.strictEqual(m.lookupAll(two, 2), 2);
+    assert.deepStrictEqual(two.values, buf.values.subarray(0, 2 * m.valueBufSize));
     assert.throws(() => m.lookupAll({ keys: Buffer.alloc(4), values: Buffer.alloc(8) }), /batch buffers too small/);
     for (let k = 0; k < m.maxEntries; k++) m.update(Buffer.from(Uint32Array.of(k).buffer), Buffer.alloc(m.valueBufSize));
   });
