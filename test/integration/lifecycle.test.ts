@@ -237,4 +237,28 @@ describe('xdp-vswitchd lifecycle (root, netns + veth + pinned fast path)', funct
     assert.strictEqual(t.ctl('vsctl', 'list-ports', 'br0'), [a.port, b.port].sort().join('\n') + '\n');
     assert.ok(ping(t, a, b));
   });
+
+  it('a bridge deleted from the store while the daemon is down is detached and unpinned at start; del-br does the same live', async () => {
+    const conf = path.join(t.dbdir, 'conf.json');
+    const ifindex = (h: Host): number => Number(fs.readFileSync(`/sys/class/net/${h.port}/ifindex`, 'utf8'));
+    t.ctl('vsctl', 'add-br', 'br1');
+    t.ctl('vsctl', 'add-port', 'br1', c.port);
+    assert.ok(tcQueryIngress(ifindex(c)) > 0);
+    await t.stopDaemon();
+    const c0 = JSON.parse(fs.readFileSync(conf, 'utf8'));
+    delete c0.bridges.br1;
+    fs.writeFileSync(conf, JSON.stringify(c0));
+    assert.ok(fs.existsSync(path.join(t.bpffs, 'br1', 'megaflows')), 'br1 still pinned while the daemon is down');
+    t.daemonLog = '';
+    await t.startDaemon();
+    assert.match(t.daemonLog, /removed the fast path of bridge br1, which is no longer configured/);
+    assert.ok(!fs.existsSync(path.join(t.bpffs, 'br1')), 'br1 unpinned');
+    assert.strictEqual(tcQueryIngress(ifindex(c)), 0, 'br1 hook detached from its port');
+    assert.ok(ping(t, a, b), 'br0 untouched');
+    t.ctl('vsctl', 'del-br', 'br0');
+    assert.ok(!fs.existsSync(path.join(t.bpffs, 'br0')), 'del-br unpins');
+    assert.strictEqual(tcQueryIngress(ifindex(a)), 0, 'del-br detaches');
+    t.ctl('vsctl', 'add-br', 'br0');
+    assert.ok(fs.existsSync(path.join(t.bpffs, 'br0', 'megaflows')), 'a new bridge is pinned again');
+  });
 });
