@@ -9,6 +9,8 @@ APT_PKGS=(clang llvm libbpf-dev bpftool iproute2 ethtool iperf3 iputils-ping gcc
 APT_PKGS+=(systemd)
 # Real Open vSwitch peers for the OpenFlow interoperability tests (ovs-ofctl; ovs-vswitchd with its own directories).
 APT_PKGS+=(openvswitch-common openvswitch-switch)
+# The Linux 5.10 VM test (scripts/vm): QEMU (TCG), a static busybox and cpio for the initramfs, depmod (kmod).
+APT_PKGS+=(qemu-system-x86 busybox-static cpio kmod)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
