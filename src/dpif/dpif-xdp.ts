@@ -35,6 +35,7 @@ import { Vlog } from '../lib/vlog';
 const log = new Vlog('dpif_xdp');
 const execFileAsync = promisify(execFile);
 const MASK_GRACE_MS = 10;
+let broadcastNoted = false;
 const BATCH_SLOTS_PER_FLOW = 20; // batch-read flow_stats when the slot span is under 20 slots a flow
 const TUPLE_OFF = 78;            // the megaflows key's tuple_id: the mask (subtable) id
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
@@ -146,7 +147,8 @@ export class DpifXdp extends Dpif {
     else for (let i = 0; i < opts.maxFlows; i++) this.freeIds.push(i);
     this.writeConfig();
     this.publishOrder();
-    if (!this.features.broadcast) {
+    if (!this.features.broadcast && !broadcastNoted) {
+      broadcastNoted = true;         // a kernel fact: one line per daemon, not per bridge
       log.info(`kernel ${this.features.release} has no DEVMAP broadcast (5.14+): flooding from XDP ports runs in the slow path`);
     }
   }
