@@ -17,8 +17,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Vlog } from '../lib/vlog';
-import { DEFAULT_MAX_IDLE_MS } from '../ofproto/udpif';
-import { MAX_FLOWS } from '../dpif/xvs-abi';
+import { DEFAULT_MAX_IDLE_MS, DEFAULT_FLOW_LIMIT } from '../ofproto/udpif';
 import { resolveTable, dbGet, dbSet, dbRemove, dbClear, dbList } from './vsctl-db';
 
 const log = new Vlog('bridge');
@@ -112,7 +111,7 @@ export class Vswitchd {
   private applyOtherConfig(b: Bridge, rec: BridgeRecord | undefined): void {
     const g = this.config.otherConfig ?? {}, oc = rec?.otherConfig ?? {};
     b.udpif.maxIdleMs = Number(g['max-idle'] ?? DEFAULT_MAX_IDLE_MS);
-    b.udpif.setFlowLimitCeiling(Number(g['flow-limit'] ?? MAX_FLOWS));
+    b.udpif.setFlowLimitCeiling(Number(g['flow-limit'] ?? DEFAULT_FLOW_LIMIT));
     b.macs.configure(Number(oc['mac-aging-time'] ?? 300), Number(oc['mac-table-size'] ?? 8192));
   }
 

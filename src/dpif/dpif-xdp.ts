@@ -192,13 +192,15 @@ export class DpifXdp extends Dpif {
       this.recoveredPorts.set(no, { portNo: no, ifindex, hook, peerTxOff: !!(flags & PORT_F_PEER_TXOFF) });
       try { this.maps.tx_ports.update(u32(no), u32(ifindex)); } catch { /* not a redirect target: TC ports still output to it */ }
     }
-    const L = LAYOUT.xvs_flow;
+    const L = LAYOUT.xvs_flow, fm = this.maps.flows;
     const alive = new Set<number>();
-    for (let id = 0; id < this.opts.maxFlows; id++) {
-      const v = this.maps.flows.lookup(u32(id));
-      if (!v) continue;
-      this.gens[id] = v.readUInt32LE(L.gen);
-      if (v.readUInt16LE(L.flags) & FLOW_F_ALIVE) alive.add(id);
+    // Every slot's generation and state in a few batch reads (a lookup per slot is ~0.5 s at 65 536).
+    const all = { keys: Buffer.alloc(this.opts.maxFlows * fm.keySize), values: Buffer.alloc(this.opts.maxFlows * fm.valueBufSize) };
+    const slots = fm.lookupAll(all, this.opts.maxFlows);
+    for (let id = 0; id < slots; id++) {
+      const o = id * fm.valueBufSize;
+      this.gens[id] = all.values.readUInt32LE(o + L.gen);
+      if (all.values.readUInt16LE(o + L.flags) & FLOW_F_ALIVE) alive.add(id);
     }
     const masks = new Map<number, FlowKey>();
     const used = new Set<number>();

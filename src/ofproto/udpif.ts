@@ -42,9 +42,12 @@ export interface UdpifCounters {
   adopted: number; adoptRejected: number;
 }
 
-/** OVS defaults: other_config:max-idle (ms) and flow-limit (the ceiling of the dynamic limit). */
+/**
+ * other_config:max-idle (ms, OVS's default) and flow-limit, the ceiling of
+ * the dynamic limit (OVS: 200 000; here the fast path's 65 536 flow slots).
+ */
 export const DEFAULT_MAX_IDLE_MS = 10000;
-export const DEFAULT_FLOW_LIMIT = 200000;
+export const DEFAULT_FLOW_LIMIT = 65536;
 const FLOW_LIMIT_START = 10000, FLOW_LIMIT_FLOOR = 1000;
 
 const monoMs = (): number => Number(process.hrtime.bigint() / 1000000n);
