@@ -191,5 +191,7 @@ ts "box tar -> $OUT"
 tar -C "$B" -cf "$OUT.tmp" metadata.json Vagrantfile box.img vmlinuz initrd.img
 mv "$OUT.tmp" "$OUT"
 echo "$KREL" > "$OUT.kernel"
+# What setup.sh asked for when this box was built: up-and-test.sh rebuilds the box when it changes.
+printf '%s\n' "${SETUP_PKGS[@]}" > "$OUT.pkgs"
 rm -rf "$ROOT" "$B/box.img"
 ts "done: $(du -h "$OUT" | cut -f1) $OUT (kernel $KREL)"

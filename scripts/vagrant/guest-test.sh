@@ -2,8 +2,9 @@
 # Vagrant provisioner "test" (runs as root in the guest): the test suite.
 #   XDP_VSWITCH_TESTS=all (default)  npm test  (setup.sh + mocha unit + integration)
 #   XDP_VSWITCH_TESTS=unit           npm run test:unit
-#   XDP_VSWITCH_TESTS="PATTERN ..."  setup.sh, then mocha on those patterns (under dist/,
-#                                    e.g. "dist/test/unit/**/*.test.js dist/test/integration/switch.test.js")
+#   XDP_VSWITCH_TESTS="PATTERN ..."  setup.sh, then mocha on those patterns (under dist/; {a,b} lists
+#                                    are expanded here, * and ** by mocha), e.g.
+#                                    "dist/test/unit/**/*.test.js dist/test/integration/{switch,vlan}.test.js"
 # XDP_VSWITCH_MOCHA_ARGS adds mocha options (e.g. "--timeout 180000" under TCG).
 # Usage: guest-test.sh [PROJECT_DIR]
 set -euo pipefail
@@ -16,7 +17,7 @@ read -r -a EXTRA <<<"${XDP_VSWITCH_MOCHA_ARGS:-}"
 case "${XDP_VSWITCH_TESTS:-all}" in
   all)  if ((${#EXTRA[@]})); then npm test -- "${EXTRA[@]}"; else npm test; fi ;;
   unit) if ((${#EXTRA[@]})); then npm run test:unit -- "${EXTRA[@]}"; else npm run test:unit; fi ;;
-  *)    read -r -a PATS <<<"$XDP_VSWITCH_TESTS"
+  *)    eval "PATS=( $XDP_VSWITCH_TESTS )"   # brace lists ({a,b}) expanded here: mocha does not
         bash scripts/setup.sh
         npx mocha "${EXTRA[@]}" "${PATS[@]}" ;;
 esac

@@ -59,4 +59,4 @@ echo; echo "== xdp-appctl dpctl/dump-flows"; appctl dpctl/dump-flows
 echo; echo "== xdp-appctl dpctl/show"; SHOW=$(appctl dpctl/show); echo "$SHOW"
 HIT=$(sed -n 's/.*lookups: hit:\([0-9]*\).*/\1/p' <<<"$SHOW" | head -1)
 [ "${HIT:-0}" -gt 0 ] || fail "no packet was forwarded in the kernel (lookups hit: ${HIT:-?})"
-echo; echo "veth: ok on $(uname -r): 10 pings each way through br0 (TC port + XDP port), $HIT datapath hits"
+echo; echo "veth: ok on $(uname -r): 5 pings each way through br0 (TC port + XDP port), $HIT datapath hits"

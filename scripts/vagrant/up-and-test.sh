@@ -55,6 +55,8 @@ timed() { # timed LABEL LOGFILE CMD...: runs CMD, output to the terminal and LOG
 }
 
 # ---------------------------------------------------------------- cleanup
+box_volumes() { virsh -q -c qemu:///system vol-list default 2>/dev/null | awk '{print $1}' | grep "^${BOX_NAME//\//-VAGRANTSLASH-}_vagrant_box_image_" || true; }
+setup_pkgs() { bash -c 'source <(grep -E "^APT_PKGS(\+)?=" "$1"); printf "%s\n" "${APT_PKGS[@]}"' _ "$PROJ/scripts/setup.sh"; }
 STARTED_VIRTLOGD= STARTED_LIBVIRTD= KVM_RESTORE= RESULT=1 CLEANED=
 stop_pid() { # stop_pid NAME PID: SIGTERM, wait up to 15 s, then SIGKILL
   local n=$1 p=$2 i
@@ -87,7 +89,7 @@ cleanup() {
     [ -n "$STARTED_LIBVIRTD" ] && stop_pid libvirtd "$STARTED_LIBVIRTD"
     [ -n "$STARTED_VIRTLOGD" ] && stop_pid virtlogd "$STARTED_VIRTLOGD"
   fi
-  if [ -n "$KVM_RESTORE" ]; then chown "${KVM_RESTORE%% *}" /dev/kvm; chmod "${KVM_RESTORE##* }" /dev/kvm; fi
+  if [ -n "$KVM_RESTORE" ]; then chown "${KVM_RESTORE%% *}" /dev/kvm; chmod "${KVM_RESTORE##* }" /dev/kvm; echo "/dev/kvm: back to ${KVM_RESTORE% *} 0600"; fi
   echo
   echo "=================== xdp-vswitch on Linux 5.10 under Vagrant: summary"
   printf '%s\n' "${TIMES[@]}"
@@ -125,11 +127,16 @@ virsh -q -c qemu:///system version >/dev/null || { echo "up-and-test: libvirtd d
 # libvirt re-probes QEMU on every call when /dev/kvm is 0600 root (+50 s a call): group kvm, 0660 while we run.
 if [ -c /dev/kvm ] && getent group kvm >/dev/null && [ "$(stat -c %a /dev/kvm)" = 600 ]; then
   KVM_RESTORE="$(stat -c %U:%G /dev/kvm) 600"; chgrp kvm /dev/kvm; chmod 0660 /dev/kvm
+  say "/dev/kvm: ${KVM_RESTORE% *} 0600 -> root:kvm 0660 for this run"
 fi
 
 # ---------------------------------------------------------------- 3. the box
 cd "$PROJ"
-box_volumes() { virsh -q -c qemu:///system vol-list default 2>/dev/null | awk '{print $1}' | grep "^${BOX_NAME//\//-VAGRANTSLASH-}_vagrant_box_image_" || true; }
+# A box built before scripts/setup.sh asked for more packages would make setup.sh reach for apt in the guest.
+if [ -f "$BOX_FILE" ] && ! cmp -s <(setup_pkgs) "$BOX_FILE.pkgs"; then
+  say "scripts/setup.sh's packages differ from the box's ($BOX_FILE.pkgs): rebuilding the box"
+  XDP_VSWITCH_REBUILD_BOX=1
+fi
 if [ "${XDP_VSWITCH_REBUILD_BOX:-0}" = 1 ]; then
   rm -f "$BOX_FILE"; vagrant box remove -f --all "$BOX_NAME" >/dev/null 2>&1
   for v in $(box_volumes); do virsh -q -c qemu:///system vol-delete --pool default "$v" >/dev/null && echo "removed old box volume $v"; done
