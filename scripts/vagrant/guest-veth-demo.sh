@@ -12,7 +12,8 @@ cd "${1:-$(dirname "$0")/../..}"
 [ -f dist/src/daemon/main.js ] || { echo "veth: not built (run scripts/setup.sh first)" >&2; exit 1; }
 
 RUN=$(mktemp -d /tmp/xvg-XXXXXX)
-export XDP_VSWITCH_RUNDIR=$RUN/run XDP_VSWITCH_DBDIR=$RUN/db XDP_VSWITCH_BPFFS=/sys/fs/bpf/$(basename "$RUN")
+XDP_VSWITCH_BPFFS=/sys/fs/bpf/${RUN##*/}   # pinned fast path, where the daemon pins one
+export XDP_VSWITCH_RUNDIR=$RUN/run XDP_VSWITCH_DBDIR=$RUN/db XDP_VSWITCH_BPFFS
 NODE=$(command -v node)
 vsctl() { "$NODE" dist/src/cli/vsctl.js "$@"; }
 appctl() { "$NODE" dist/src/cli/appctl.js "$@"; }

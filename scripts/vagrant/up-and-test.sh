@@ -57,12 +57,12 @@ timed() { # timed LABEL LOGFILE CMD...: runs CMD, output to the terminal and LOG
 # ---------------------------------------------------------------- cleanup
 box_volumes() { virsh -q -c qemu:///system vol-list default 2>/dev/null | awk '{print $1}' | grep "^${BOX_NAME//\//-VAGRANTSLASH-}_vagrant_box_image_" || true; }
 setup_pkgs() { bash -c 'source <(grep -E "^APT_PKGS(\+)?=" "$1"); printf "%s\n" "${APT_PKGS[@]}"' _ "$PROJ/scripts/setup.sh"; }
-STARTED_VIRTLOGD= STARTED_LIBVIRTD= KVM_RESTORE= RESULT=1 CLEANED=
+STARTED_VIRTLOGD='' STARTED_LIBVIRTD='' KVM_RESTORE='' RESULT=1 CLEANED=''
 stop_pid() { # stop_pid NAME PID: SIGTERM, wait up to 15 s, then SIGKILL
-  local n=$1 p=$2 i
+  local n=$1 p=$2
   kill -0 "$p" 2>/dev/null || return 0
   kill "$p" 2>/dev/null
-  for i in $(seq 150); do kill -0 "$p" 2>/dev/null || { echo "stopped $n (pid $p)"; return 0; }; sleep 0.1; done
+  for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || { echo "stopped $n (pid $p)"; return 0; }; sleep 0.1; done
   kill -9 "$p" 2>/dev/null; echo "killed $n (pid $p)"
 }
 cleanup() {
@@ -131,7 +131,7 @@ if [ -c /dev/kvm ] && getent group kvm >/dev/null && [ "$(stat -c %a /dev/kvm)" 
 fi
 
 # ---------------------------------------------------------------- 3. the box
-cd "$PROJ"
+cd "$PROJ" || exit 1
 # A box built before scripts/setup.sh asked for more packages would make setup.sh reach for apt in the guest.
 if [ -f "$BOX_FILE" ] && ! cmp -s <(setup_pkgs) "$BOX_FILE.pkgs"; then
   say "scripts/setup.sh's packages differ from the box's ($BOX_FILE.pkgs): rebuilding the box"
