@@ -43,6 +43,10 @@ const PERCPU_TYPES = new Set<number>([
 ]);
 
 const ENOENT = 2;
+const EOPNOTSUPP = 95;
+const ENOTSUPP = 524;          // kernel-internal, what 5.10 returns for batch ops a map type lacks
+const BPF_MAP_TYPE_ARRAY = 2;
+const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
 
 let nCpus = 0;
 /** Number of possible CPUs (libbpf_num_possible_cpus): the per-CPU value count. */
@@ -201,15 +205,40 @@ export class BpfMap {
   }
 
   /**
-   * The first `limit` entries (default all) in a few BPF_MAP_LOOKUP_BATCH
-   * calls (array maps: index order) into `buf`, which callers reuse.
+   * Whether the kernel does BPF_MAP_LOOKUP_BATCH on this map (undefined
+   * until lookupAll tried; false e.g. for per-CPU arrays on 5.10).
+   */
+  batchSupported: boolean | undefined;
+
+  /**
+   * The first `limit` entries (default all) of an array map, in index order,
+   * into `buf`, which callers reuse: a few BPF_MAP_LOOKUP_BATCH calls, or a
+   * lookup per index where the kernel has no batch lookup for this map type.
    * Returns the number of entries read.
    */
   lookupAll(buf: { keys: Buffer; values: Buffer }, limit = this.maxEntries): number {
+    if (this.type !== BPF_MAP_TYPE_ARRAY && this.type !== BPF_MAP_TYPE_PERCPU_ARRAY) {
+      throw new TypeError(`map ${this.name}: lookupAll is for array maps`);
+    }
     const want = Math.min(limit, this.maxEntries);
     if (buf.keys.length < want * this.keySize || buf.values.length < want * this.valueBufSize) {
       throw new RangeError(`map ${this.name}: batch buffers too small for ${want} entries`);
     }
+    if (this.batchSupported !== false) {
+      const n = this.lookupBatch(buf, want);
+      if (n !== undefined) return n;
+    }
+    const key = Buffer.alloc(4);
+    for (let i = 0; i < want; i++) {
+      key.writeUInt32LE(i);
+      buf.keys.writeUInt32LE(i, i * 4);
+      this.lookupInto(key, buf.values.subarray(i * this.valueBufSize, (i + 1) * this.valueBufSize));
+    }
+    return want;
+  }
+
+  /** The batch reads; undefined when the kernel has none for this map type (ENOTSUPP/EOPNOTSUPP). */
+  private lookupBatch(buf: { keys: Buffer; values: Buffer }, want: number): number | undefined {
     let total = 0;
     let inBatch: Buffer | null = null;
     const outBatch = Buffer.alloc(Math.max(this.keySize, 8));
@@ -218,7 +247,9 @@ export class BpfMap {
       if (count[0] === 0) return total;
       const r = fn.bpf_map_lookup_batch(this.fd, inBatch, outBatch, buf.keys.subarray(total * this.keySize),
         buf.values.subarray(total * this.valueBufSize), count, null) as number;
+      if (total === 0 && (r === -ENOTSUPP || r === -EOPNOTSUPP)) { this.batchSupported = false; return undefined; }
       if (r !== 0 && r !== -ENOENT) throw new BpfError('bpf_map_lookup_batch', -r, `map ${this.name}`);
+      this.batchSupported = true;
       total += count[0];
       if (r === -ENOENT) return total;
       inBatch = Buffer.from(outBatch);

@@ -211,6 +211,14 @@ describe('libbpf binding (integration, needs root)', function () {
     assert.strictEqual(m.lookupAll(two, 2), 2);
     assert.deepStrictEqual(two.values, buf.values.subarray(0, 2 * m.valueBufSize));
     assert.throws(() => m.lookupAll({ keys: Buffer.alloc(4), values: Buffer.alloc(8) }), /batch buffers too small/);
+    // Kernels without batch lookups for this map type (per-CPU arrays on 5.10): a lookup per index, same result.
+    const batch = Buffer.from(buf.values);
+    m.batchSupported = false;
+    buf.values.fill(0);
+    assert.strictEqual(m.lookupAll(buf), m.maxEntries);
+    assert.deepStrictEqual(buf.values, batch);
+    m.batchSupported = undefined;
+    assert.throws(() => obj.map('fx_hash').lookupAll(buf), /lookupAll is for array maps/);
     for (let k = 0; k < m.maxEntries; k++) m.update(Buffer.from(Uint32Array.of(k).buffer), Buffer.alloc(m.valueBufSize));
   });
 

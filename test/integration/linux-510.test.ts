@@ -104,6 +104,12 @@ describe('Linux 5.10 under QEMU: the smoke test and openvswitch.ko (root, qemu, 
     assert.match(fact('xdp.flood_flow'), /^in_port\(1\),eth\(src=02:00:00:00:02:01,dst=ff:ff:ff:ff:ff:ff\),eth_type\(0x0806\), .*actions:(2,3|3,2)$/);
   });
 
+  it('the revalidator works without batch lookups: counts reach OpenFlow, idle megaflows expire, no warnings', () => {
+    assert.ok(Number(fact('revalidator.of_n_packets')) > 0, tail());
+    assert.strictEqual(fact('revalidator.br0_megaflows_after_idle'), '0', tail());
+    assert.strictEqual(fact('revalidator_warnings'), '0', tail());
+  });
+
   it('the daemon is alive at the end with no uncaught exception', () => {
     assert.equal(fact('daemon_alive'), 'yes');
     assert.equal(fact('daemon_uncaught_errors'), '0');
