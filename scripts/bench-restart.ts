@@ -15,14 +15,13 @@ import { Topology, Host } from '../test/support/topo';
 import { frame } from '../test/support/packets';
 import { packageRoot } from '../src/lib/paths';
 import { BpfMap } from '../src/bpf';
-import { printTable, environment } from './bench-util';
+import { printTable, environment, median, summarize } from './bench-util';
 
 // Under the default mac-table-size (8192): more sources would evict MACs and churn the flows.
 const NS = (process.env.RESTART_NS ?? '1000,4000,8000').split(',').map(Number);
 const RUNS = Number(process.env.RESTART_RUNS ?? 3);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+const spread = (xs: number[]): string => { const s = summarize(xs); return `${s.min.toFixed(0)}–${s.max.toFixed(0)}`; };
 
 /** Sends the n frames; the revalidator passes that run meanwhile see up to n active megaflows. */
 async function inject(t: Topology, from: Host, to: Host, n: number): Promise<void> {

@@ -299,9 +299,7 @@ export class DpifXdp extends Dpif {
     } catch (e) {
       log.dbg(`port ${rp.portNo}: detach: ${(e as Error).message}`);
     }
-    this.maps.ports.update(u32(rp.portNo), encodePort(0, 0));
-    this.maps.port_of_ifindex.delete(u32(rp.ifindex));
-    this.maps.tx_ports.delete(u32(rp.portNo));
+    this.clearPortMaps(rp.portNo, rp.ifindex);
     const link = await this.rtnl.getLink(rp.ifindex).catch(() => undefined);
     if (link?.peerIndex !== undefined) {
       const p: PortState = { portNo: rp.portNo, name: link.name, ifindex: rp.ifindex, hook: rp.hook, peerIndex: link.peerIndex, peerNetnsId: link.peerNetnsId };
@@ -368,9 +366,7 @@ export class DpifXdp extends Dpif {
         }
       }
     } catch (e) {
-      this.maps.ports.update(u32(portNo), encodePort(0, 0));
-      this.maps.port_of_ifindex.delete(u32(link.index));
-      this.maps.tx_ports.delete(u32(portNo));
+      this.clearPortMaps(portNo, link.index);
       throw e;
     }
     const p: PortState = { portNo, name, ifindex: link.index, hook: h, peerIndex: link.peerIndex, peerNetnsId: link.peerNetnsId };
@@ -393,13 +389,18 @@ export class DpifXdp extends Dpif {
     if (!p) throw new Error(`no port ${portNo} on ${this.name}`);
     this.portMap.delete(portNo);
     this.detachHook(p);
-    this.maps.ports.update(u32(portNo), encodePort(0, 0));
-    this.maps.port_of_ifindex.delete(u32(p.ifindex));
-    this.maps.tx_ports.delete(u32(portNo));
+    this.clearPortMaps(portNo, p.ifindex);
     await this.unarrangePeer(p);
     if (p.peerTxOff) await this.peerTxChecksum(p, true);
     await this.arrangePeers();
     log.info(`removed port ${p.name} (port ${portNo}) from ${this.name}`);
+  }
+
+  /** Takes port `portNo` (interface `ifindex`) out of the fast path's port maps. */
+  private clearPortMaps(portNo: number, ifindex: number): void {
+    this.maps.ports.update(u32(portNo), encodePort(0, 0));
+    this.maps.port_of_ifindex.delete(u32(ifindex));
+    this.maps.tx_ports.delete(u32(portNo));
   }
 
   private detachHook(p: PortState): void {
