@@ -50,6 +50,13 @@ export const DEFAULT_MAX_IDLE_MS = 10000;
 export const DEFAULT_FLOW_LIMIT = 65536;
 const FLOW_LIMIT_START = 10000, FLOW_LIMIT_FLOOR = 1000;
 
+/** Megaflows disabled: match every field present in the packet (no wildcards). */
+function exactWildcards(key: FlowKey): FlowKey {
+  const wc = FlowKey.exactMask();
+  normalizeMegaflowMask(key, wc);
+  return wc;
+}
+
 const monoMs = (): number => Number(process.hrtime.bigint() / 1000000n);
 
 export class Udpif extends EventEmitter {
@@ -69,7 +76,14 @@ export class Udpif extends EventEmitter {
   /** Installed megaflows by mask, to keep new ones disjoint from them. */
   private readonly byMask = new Map<string, { mask: FlowKey; flows: Map<string, Installed> }>();   // by masked key
   private readonly onUpcall = (buf: Buffer): void => this.handle(buf);
-  enabled = true;                       // megaflow install on (upcall/enable-megaflows analogue)
+  enabled = true;                       // install datapath flows at all (off: every packet is an upcall)
+  /**
+   * upcall/disable-megaflows: install exact-match flows (every field the
+   * packet has, as OVS's flow_wildcards_init_for_packet), so each new
+   * 5-tuple is an upcall and a datapath flow of its own. Use setMegaflows().
+   */
+  get megaflows(): boolean { return this.megaflowsOn; }
+  private megaflowsOn = true;
 
   constructor(private readonly dpif: Dpif, private readonly ctx: XlateContext) {
     super();
@@ -116,7 +130,7 @@ export class Udpif extends EventEmitter {
       this.counters.limited++;
       log.rateLimited('WARN', 'limit', `datapath flow limit ${this.flowLimit} reached: forwarding upcalls without installing megaflows`);
     }
-    const mask = this.enabled && !limited ? this.disjoin(key, x.wc) : undefined;
+    const mask = this.enabled && !limited ? this.disjoin(key, this.megaflowsOn ? x.wc : exactWildcards(key)) : undefined;
     if (mask) {
       const ufid = randomBytes(16);
       try {
@@ -251,6 +265,15 @@ export class Udpif extends EventEmitter {
   /** Flows whose translation learned or looked up MAC `mac` (NORMAL records them, set_field rewrites included). */
   revalidateMac(mac: string): number {
     return this.revalidate((f) => f.macs.has(mac));
+  }
+
+  /**
+   * upcall/{enable,disable}-megaflows: switches the mode and flushes the
+   * datapath flows, as OVS does (`flush` false: a bridge being created).
+   */
+  setMegaflows(on: boolean, flush = true): void {
+    this.megaflowsOn = on;
+    if (flush) this.flush();
   }
 
   flush(): void {
