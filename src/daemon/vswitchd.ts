@@ -19,6 +19,7 @@ import * as path from 'path';
 import { Vlog } from '../lib/vlog';
 import { DEFAULT_MAX_IDLE_MS, DEFAULT_FLOW_LIMIT } from '../ofproto/udpif';
 import { resolveTable, dbGet, dbSet, dbRemove, dbClear, dbList } from './vsctl-db';
+import { cpuProfileStart, cpuProfileStop } from './profile';
 
 const log = new Vlog('bridge');
 const HOOKS = ['auto', 'tc', 'xdp', 'xdp-generic'] as const;
@@ -456,6 +457,11 @@ export class Vswitchd {
     // OVS: the mode is global (every datapath) and switching it flushes the datapath flows.
     'upcall/disable-megaflows': () => { for (const b of this.bridges.values()) b.udpif.setMegaflows(false); this.megaflows = false; return 'megaflows disabled\n'; },
     'upcall/enable-megaflows': () => { for (const b of this.bridges.values()) b.udpif.setMegaflows(true); this.megaflows = true; return 'megaflows enabled\n'; },
+    'cpu-profile/start': (args) => cpuProfileStart(args[0] ? Number(args[0]) : undefined),
+    'cpu-profile/stop': (args) => {
+      if (!args[0]) throw new Error('usage: cpu-profile/stop FILE');
+      return cpuProfileStop(path.resolve(args[0]));
+    },
     'upcall/show': () => [...this.bridges.values()].map((b) => {
       const c = b.udpif.counters, r = b.dpif.ringStats(), x = b.dpif.counters, u = b.udpif, d = u.dump;
       const atLimit = u.flowCount() >= u.flowLimit;
