@@ -875,7 +875,11 @@ export class DpifXdp extends Dpif {
   /* ---- upcalls and execution ---------------------------------------------- */
 
   private startUpcalls(): void {
-    this.ring = new PerfRing(this.maps.upcalls, { pageCount: 64, wakeupEvents: 16, budget: 256, flushMs: 1 });
+    // A wake-up per record: a lone miss is read at once instead of waiting for
+    // the 16th record or the flush timer (first-packet p50 643 -> ~330 µs);
+    // under load the reader is awake anyway (no measurable cost in flowsetup.ts).
+    // The timer only guards against a missed wake-up.
+    this.ring = new PerfRing(this.maps.upcalls, { pageCount: 64, wakeupEvents: 1, budget: 256, flushMs: 100 });
     this.ring.on('sample', (raw: Buffer) => {
       // One bad packet must not reach the process-wide handlers (once per packet).
       try { this.onSample(raw); } catch (e) {

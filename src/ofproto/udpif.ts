@@ -143,6 +143,14 @@ export class Udpif extends EventEmitter {
       this.counters.limited++;
       log.rateLimited('WARN', 'limit', `datapath flow limit ${this.flowLimit} reached: forwarding upcalls without installing megaflows`);
     }
+    // The packet goes out before its flow is installed, as dpif-netdev does: a
+    // later packet of the flow then either upcalls behind it or hits the flow
+    // after it was sent (no reordering), and the first packet does not wait
+    // for the install.
+    if (x.actions.length && packet.length >= len) {
+      this.dpif.execute(packet, key, x.actions);
+      this.counters.executed++;
+    }
     const mask = this.enabled && !limited ? this.disjoin(key, this.megaflowsOn ? x.wc : exactWildcards(key)) : undefined;
     if (mask) {
       const ufid = newUfid();
@@ -154,10 +162,6 @@ export class Udpif extends EventEmitter {
         this.counters.installFailed++;
         log.rateLimited('WARN', 'put', `megaflow not installed: ${(e as Error).message}`);
       }
-    }
-    if (x.actions.length && packet.length >= len) {
-      this.dpif.execute(packet, key, x.actions);
-      this.counters.executed++;
     }
   }
 
