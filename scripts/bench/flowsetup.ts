@@ -97,10 +97,11 @@ export function upcallCtl(c: Contender): UpcallCtl | undefined {
         const d = c.appctl('dpctl/show'), u = c.appctl('upcall/show');
         // dpif-netdev counts an upcall that installed its flow as "missed", and
         // one refused by the flow limit (ENOSPC: still forwarded) as "lost",
-        // as also upcall_flow_limit_hit does; the rest of "lost" failed.
+        // as also upcall_flow_limit_hit does; the rest of "lost" failed. (Coverage
+        // counters are summed about once a second: the difference of a window may be off by that.)
         const missed = num(/missed:(\d+)/, d, 'missed'), lost = num(/lost:(\d+)/, d, 'lost'), limited = cov('upcall_flow_limit_hit');
         return {
-          upcalls: missed + lost, installed: missed, notInstalled: limited, lost: Math.max(0, lost - limited),
+          upcalls: missed + lost, installed: missed, notInstalled: limited, lost: lost - limited,
           flows: num(/flows: (\d+)/, d, 'flows'), limit: num(/\(limit (\d+)\)/, u, 'limit'),
         };
       },
@@ -223,7 +224,7 @@ export async function flowSetupRate(t: BenchTopo, c: Contender, opts: { seconds:
       if (profile) c.ctl('appctl', 'cpu-profile/stop', opts.cpuProfile!);
       return {
         newFlowsPerSec: (c1.installed - c0.installed) / s, upcallsPerSec: (c1.upcalls - c0.upcalls) / s,
-        notInstalled: c1.notInstalled - c0.notInstalled, lost: c1.lost - c0.lost,
+        notInstalled: c1.notInstalled - c0.notInstalled, lost: Math.max(0, c1.lost - c0.lost),
         deliveredPps: (b1.rxPackets - b0.rxPackets) / s, offeredPps: (a1.txPackets - a0.txPackets) / s,
         flowLimit: c1.limit, flowsAtEnd: c1.flows, seconds: s,
         switchCpuPct: (100 * (cpu1 - cpu0)) / s, cpuUsPerUpcall: (1e6 * (cpu1 - cpu0)) / Math.max(1, c1.upcalls - c0.upcalls),
