@@ -19,6 +19,7 @@ import * as path from 'path';
 import { Vlog } from '../lib/vlog';
 import { DEFAULT_MAX_IDLE_MS, DEFAULT_FLOW_LIMIT } from '../ofproto/udpif';
 import { resolveTable, dbGet, dbSet, dbRemove, dbClear, dbList } from './vsctl-db';
+import { cpuProfileStart, cpuProfileStop } from './profile';
 
 const log = new Vlog('bridge');
 const HOOKS = ['auto', 'tc', 'xdp', 'xdp-generic'] as const;
@@ -29,6 +30,8 @@ export class Vswitchd {
   private readonly bridges = new Map<string, Bridge>();
   private readonly connmgrs = new Map<string, ConnMgr>();
   private config: Config = { bridges: {} };
+  /** upcall/{enable,disable}-megaflows: one mode for every bridge, as OVS's. */
+  private megaflows = true;
   private queue: Promise<unknown> = Promise.resolve();
   onExit?: (cleanup: boolean) => void;
 
@@ -82,6 +85,7 @@ export class Vswitchd {
   private async createBridge(name: string, rec: BridgeRecord): Promise<Bridge> {
     const pinDir = this.opts.bpffs ? path.join(this.opts.bpffs, name) : undefined;
     const b = await Bridge.create(name, { failMode: rec.failMode ?? 'standalone', pinDir });
+    b.udpif.setMegaflows(this.megaflows, false);
     this.applyOtherConfig(b, rec);
     for (const [iface, p] of Object.entries(rec.ports)) {
       await b.addPort(iface, { ofport: p.ofport, hook: p.hook, tag: p.tag, trunks: p.trunks }).catch((e: Error) =>
@@ -450,6 +454,14 @@ export class Vswitchd {
       for (const b of args[0] ? [this.bridge(args[0])] : this.bridges.values()) b.macs.flush();
       return 'table successfully flushed\n';
     },
+    // OVS: the mode is global (every datapath) and switching it flushes the datapath flows.
+    'upcall/disable-megaflows': () => { for (const b of this.bridges.values()) b.udpif.setMegaflows(false); this.megaflows = false; return 'megaflows disabled\n'; },
+    'upcall/enable-megaflows': () => { for (const b of this.bridges.values()) b.udpif.setMegaflows(true); this.megaflows = true; return 'megaflows enabled\n'; },
+    'cpu-profile/start': (args) => cpuProfileStart(args[0] ? Number(args[0]) : undefined),
+    'cpu-profile/stop': (args) => {
+      if (!args[0]) throw new Error('usage: cpu-profile/stop FILE');
+      return cpuProfileStop(path.resolve(args[0]));
+    },
     'upcall/show': () => [...this.bridges.values()].map((b) => {
       const c = b.udpif.counters, r = b.dpif.ringStats(), x = b.dpif.counters, u = b.udpif, d = u.dump;
       const atLimit = u.flowCount() >= u.flowLimit;
@@ -457,6 +469,7 @@ export class Vswitchd {
         `  flows         : (current ${u.flowCount()}) (avg ${Math.round(d.avgFlows)}) (max ${d.maxFlows}) (limit ${u.flowLimit})\n` +
         `  dump duration : ${Math.round(d.durationMs)}ms\n` +
         `  ufid enabled  : true\n` +
+        `  megaflows     : ${u.megaflows ? 'enabled' : 'disabled'}\n` +
         `  max idle      : ${u.maxIdleMs}ms\n` +
         `  flow limit    : ${atLimit ? 'REACHED: upcalls are forwarded without installing flows' : 'not reached'} (ceiling ${u.flowLimitMax}, ${c.limited} upcalls not installed)\n` +
         `  idle expired  : ${c.idleExpired} flows\n` +

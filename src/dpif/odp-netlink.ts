@@ -166,6 +166,15 @@ function checkMaskPrerequisites(m: FlowKey, key: FlowKey): void {
   }
 }
 
+/**
+ * `mask` as the datapath gets it through OVS_FLOW_ATTR_MASK: only what the
+ * key's attributes can carry, in their canonical form (throws when the mask
+ * breaks the prerequisites, as encoding does).
+ */
+export function odpMask(key: FlowKey, mask: FlowKey): FlowKey {
+  return decodeKey(encodeKey(mask, key), true);
+}
+
 /** Decodes OVS key attributes into a FlowKey (a mask when isMask). */
 export function decodeKey(buf: Buffer, isMask = false): FlowKey {
   const k = new FlowKey();

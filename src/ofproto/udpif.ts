@@ -50,6 +50,25 @@ export const DEFAULT_MAX_IDLE_MS = 10000;
 export const DEFAULT_FLOW_LIMIT = 65536;
 const FLOW_LIMIT_START = 10000, FLOW_LIMIT_FLOOR = 1000;
 
+/**
+ * A random 128-bit flow id (OVS UFIDs are random-keyed hashes). Taken from
+ * a pool: randomBytes(16) per flow cost ~2 µs of the upcall.
+ */
+let ufidPool = Buffer.alloc(0), ufidOff = 0;
+function newUfid(): Buffer {
+  if (ufidOff === ufidPool.length) { ufidPool = randomBytes(16 * 1024); ufidOff = 0; }
+  const u = Buffer.from(ufidPool.subarray(ufidOff, ufidOff + 16));   // a copy: a kept ufid must not pin the pool
+  ufidOff += 16;
+  return u;
+}
+
+/** Megaflows disabled: match every field present in the packet (no wildcards). */
+function exactWildcards(key: FlowKey): FlowKey {
+  const wc = FlowKey.exactMask();
+  normalizeMegaflowMask(key, wc);
+  return wc;
+}
+
 const monoMs = (): number => Number(process.hrtime.bigint() / 1000000n);
 
 export class Udpif extends EventEmitter {
@@ -68,8 +87,15 @@ export class Udpif extends EventEmitter {
   private readonly flows = new Map<string, Installed>();
   /** Installed megaflows by mask, to keep new ones disjoint from them. */
   private readonly byMask = new Map<string, { mask: FlowKey; flows: Map<string, Installed> }>();   // by masked key
-  private readonly onUpcall = (buf: Buffer): void => this.handle(buf);
-  enabled = true;                       // megaflow install on (upcall/enable-megaflows analogue)
+  private readonly onUpcall = (buf: Buffer, decoded?: OvsPacketMsg): void => this.handle(buf, decoded);
+  enabled = true;                       // install datapath flows at all (off: every packet is an upcall)
+  /**
+   * upcall/disable-megaflows: install exact-match flows (every field the
+   * packet has, as OVS's flow_wildcards_init_for_packet), so each new
+   * 5-tuple is an upcall and a datapath flow of its own. Use setMegaflows().
+   */
+  get megaflows(): boolean { return this.megaflowsOn; }
+  private megaflowsOn = true;
 
   constructor(private readonly dpif: Dpif, private readonly ctx: XlateContext) {
     super();
@@ -78,10 +104,11 @@ export class Udpif extends EventEmitter {
 
   close(): void { this.dpif.off('upcall', this.onUpcall); }
 
-  private handle(buf: Buffer): void {
+  /** An upcall's message bytes; a dpif in this process may pass the message it encoded too. */
+  private handle(buf: Buffer, decoded?: OvsPacketMsg): void {
     let m: OvsPacketMsg;
     try {
-      m = decodePacketMsg(buf);
+      m = decoded ?? decodePacketMsg(buf);
     } catch (e) {
       this.counters.badUpcalls++;
       log.rateLimited('WARN', 'bad', `malformed upcall: ${(e as Error).message}`);
@@ -116,9 +143,17 @@ export class Udpif extends EventEmitter {
       this.counters.limited++;
       log.rateLimited('WARN', 'limit', `datapath flow limit ${this.flowLimit} reached: forwarding upcalls without installing megaflows`);
     }
-    const mask = this.enabled && !limited ? this.disjoin(key, x.wc) : undefined;
+    // The packet goes out before its flow is installed, as dpif-netdev does: a
+    // later packet of the flow then either upcalls behind it or hits the flow
+    // after it was sent (no reordering), and the first packet does not wait
+    // for the install.
+    if (x.actions.length && packet.length >= len) {
+      this.dpif.execute(packet, key, x.actions);
+      this.counters.executed++;
+    }
+    const mask = this.enabled && !limited ? this.disjoin(key, this.megaflowsOn ? x.wc : exactWildcards(key)) : undefined;
     if (mask) {
-      const ufid = randomBytes(16);
+      const ufid = newUfid();
       try {
         this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
         this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n }, installedMs: monoMs() });
@@ -127,10 +162,6 @@ export class Udpif extends EventEmitter {
         this.counters.installFailed++;
         log.rateLimited('WARN', 'put', `megaflow not installed: ${(e as Error).message}`);
       }
-    }
-    if (x.actions.length && packet.length >= len) {
-      this.dpif.execute(packet, key, x.actions);
-      this.counters.executed++;
     }
   }
 
@@ -251,6 +282,15 @@ export class Udpif extends EventEmitter {
   /** Flows whose translation learned or looked up MAC `mac` (NORMAL records them, set_field rewrites included). */
   revalidateMac(mac: string): number {
     return this.revalidate((f) => f.macs.has(mac));
+  }
+
+  /**
+   * upcall/{enable,disable}-megaflows: switches the mode and flushes the
+   * datapath flows, as OVS does (`flush` false: a bridge being created).
+   */
+  setMegaflows(on: boolean, flush = true): void {
+    this.megaflowsOn = on;
+    if (flush) this.flush();
   }
 
   flush(): void {

@@ -17,7 +17,7 @@
 import { strict as assert } from 'assert';
 import { randomBytes } from 'crypto';
 import { DpifXdp } from '../../src/dpif/dpif-xdp';
-import { decodePacketMsg, PacketCmd, OvsPacketMsg, OdpAction, XDP_FAMILY_IDS } from '../../src/dpif/odp-netlink';
+import { decodePacketMsg, encodeFlowMsg, FlowCmd, PacketCmd, OvsPacketMsg, OdpAction, XDP_FAMILY_IDS } from '../../src/dpif/odp-netlink';
 import { formatFlowMatch } from '../../src/dpif/odp-util';
 import { progTestRun } from '../../src/bpf';
 import { Oracle, captureLogs } from '../support/oracle/harness';
@@ -69,6 +69,18 @@ describe('oracle over the BPF fast path (root, BPF_PROG_RUN)', function () {
       shadow.transact(req);
       return r;
     };
+    // udpif's puts, deletes and executes skip the messages (dpif-xdp's direct methods): mirror those too.
+    const put = dp.flowPut.bind(dp), del = dp.flowDel.bind(dp);
+    dp.flowPut = (m, modify = false): void => {
+      put(m, modify);
+      shadow.transact(encodeFlowMsg({ ...m, cmd: modify ? FlowCmd.SET : FlowCmd.NEW, dpIfindex: dp.dpIfindex }));
+    };
+    dp.flowDel = (ufid) => {
+      const r = del(ufid);
+      shadow.transact(encodeFlowMsg({ cmd: FlowCmd.DEL, dpIfindex: dp.dpIfindex, ufid }));
+      return r;
+    };
+    dp.execute = (_packet, _key, actions): void => { executed = [...executed, ...actions]; };
   });
 
   after(async () => {

@@ -150,6 +150,35 @@ function describeSwitch(hook: 'tc' | 'xdp'): void {
       });
     }
 
+    it('upcall/disable-megaflows: exact-match flows, one per 5-tuple; enable-megaflows brings megaflows back (OVS)', async () => {
+      const udpFlows = (): string[] => t.ctl('appctl', 'dpctl/dump-flows').split('\n').filter((l) => /udp\(src=(4001|4002)/.test(l));
+      const send = (...sports: number[]): void => {
+        const frames = sports.map((sp) => frame({ src: a.mac, dst: b.mac, ipSrc: a.ip, ipDst: b.ip, proto: 'udp', sport: sp, dport: 9, payload: 18 }).toString('hex'));
+        const inject = path.join(packageRoot(), 'dist', 'test', 'support', 'inject.js');
+        assert.equal(t.exec(a, [process.execPath, inject, a.dev, ...frames]).status, 0);
+      };
+      assert.equal(t.ctl('appctl', 'upcall/disable-megaflows'), 'megaflows disabled\n');
+      assert.match(t.ctl('appctl', 'upcall/show'), /megaflows {5}: disabled/);
+      // Switching flushes the datapath flows (a straggler packet may have installed an exact one since).
+      assert.doesNotMatch(t.ctl('appctl', 'dpctl/dump-flows'), /ipv4\(frag=no\)/, 'the wildcarded megaflows were flushed');
+      const before = dpStats(t.ctl('appctl', 'dpctl/show'));
+      send(4001, 4002);
+      await sleep(300);
+      const flows = udpFlows();
+      assert.equal(flows.length, 2, `two exact flows:\n${t.ctl('appctl', 'dpctl/dump-flows')}`);
+      for (const [i, l] of flows.sort().entries()) {
+        // No "/mask" anywhere: every field of the packet is matched exactly, L4 included.
+        assert.match(l, new RegExp(`^in_port\\(1\\),eth\\(src=${a.mac},dst=${b.mac}\\),eth_type\\(0x0800\\),ipv4\\(src=${a.ip},dst=${b.ip},proto=17,tos=0,ttl=64,frag=no\\),udp\\(src=${4001 + i},dst=9\\), packets:`));
+      }
+      assert.ok(dpStats(t.ctl('appctl', 'dpctl/show')).missed - before.missed >= 2, 'each 5-tuple was an upcall');
+      assert.equal(t.ctl('appctl', 'upcall/enable-megaflows'), 'megaflows enabled\n');
+      assert.equal(udpFlows().length, 0, 'flushed');
+      send(4001, 4002);
+      await sleep(300);
+      assert.equal(udpFlows().length, 0, 'L4 wildcarded again under NORMAL');
+      assert.equal(t.exec(a, ['ping', '-c', '1', '-W', '3', b.ip]).status, 0);
+    });
+
     it('malformed frames (truncated IPv4/IPv6/TCP, bad IHL, runts) neither crash nor wedge the switch', () => {
       const before = dpStats(t.ctl('appctl', 'dpctl/show'));
       const good = frame({ src: a.mac, dst: b.mac, ipSrc: a.ip, ipDst: b.ip, proto: 'tcp', payload: 20 });
