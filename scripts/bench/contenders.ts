@@ -275,7 +275,9 @@ export class OvsContender implements Contender {
     } catch { return undefined; }
   }
 
-  pids(): number[] { const p = this.pid('ovs-vswitchd'); return p !== undefined && alive(p) ? [p] : []; }
+  pids(): number[] {
+    return ['ovs-vswitchd', 'ovsdb-server'].map((n) => this.pid(n)).filter((p): p is number => p !== undefined && alive(p));
+  }
 
   vsctl(...args: string[]): string { return must('ovs-vsctl', ['--timeout=30', ...args], { env: this.env }); }
   appctl(...args: string[]): string { return must('ovs-appctl', ['-t', path.join(this.rundir, 'ovs-vswitchd.ctl'), ...args], { env: this.env }); }

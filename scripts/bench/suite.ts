@@ -15,6 +15,9 @@ import { packageRoot } from '../../src/lib/paths';
 import { environment } from '../bench-util';
 import { allContenders, Contender } from './contenders';
 import { cellName, FWD_CELLS, forwardingRun, tcpRun, tcpTxCsum } from './forwarding';
+import { flowSetupRate, upcallCtl } from './flowsetup';
+import { firstPacketLatency } from './latency';
+import { loadBetween, loadSnapshot } from './load';
 import { plotSvg } from './plot';
 import { formatTable, Results, Row, Sample } from './report';
 import { BenchTopo, createTopo, destroyTopo, run, setTxCsum } from './topo';
@@ -27,8 +30,9 @@ const num = (name: string, dflt: number): number => {
 
 const settings = {
   rounds: num('BENCH_ROUNDS', 3), warmS: num('BENCH_WARM', 1), windowS: num('BENCH_WINDOW', 3), tcpS: num('BENCH_TCP', 5),
+  setupS: num('BENCH_SETUP', 5), latencyFlows: num('BENCH_LATENCY_FLOWS', 1000),
 };
-const MEASURES = ['fwd', 'tcp'] as const;
+const MEASURES = ['fwd', 'tcp', 'setup', 'latency'] as const;
 type Measure = typeof MEASURES[number];
 const only = new Set((process.env.BENCH_ONLY ?? MEASURES.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
 for (const m of only) if (!(MEASURES as readonly string[]).includes(m)) throw new Error(`BENCH_ONLY: unknown measure '${m}' (${MEASURES.join(', ')})`);
@@ -60,6 +64,18 @@ const tcpRow = (): Row => ({
   ratios: [{ num: 'xvs-tc', den: 'bridge', target: 0.9 }, { num: 'xvs-xdp', den: 'bridge' }],
 });
 
+const setupRow = (): Row => ({
+  id: 'setup:rate', label: 'Flow setup: every packet a new 5-tuple, megaflows exact', unit: 'k flows installed/s · delivered kpps', digits: 1,
+  samples: {}, subUnit: ' kpps',
+  ratios: [{ num: 'xvs-tc', den: 'ovs-system', target: 2 }, { num: 'xvs-tc', den: 'ovs-afxdp', target: 2 }, { num: 'xvs-xdp', den: 'ovs-system' }],
+});
+
+const latencyRows = (): Row[] => ([['p50', 100], ['p99', 1000]] as const).map(([p, max]) => ({
+  id: `latency:${p}`, label: `First-packet latency ${p}, ${settings.latencyFlows} fresh 5-tuples, megaflows exact`, unit: 'µs', digits: 0,
+  lowerIsBetter: true, samples: {}, absTarget: { contender: 'xvs-tc', max },
+  ratios: [{ num: 'xvs-tc', den: 'ovs-system' }, { num: 'xvs-xdp', den: 'ovs-system' }],
+}));
+
 const push = (r: Row, id: string, s: Sample): void => { (r.samples[id] ??= []).push(s); };
 const failed = (e: unknown): Sample => ({ v: NaN, note: `failed: ${(e as Error).message.split('\n')[0].slice(0, 80)}` });
 
@@ -82,7 +98,9 @@ async function main(): Promise<void> {
   };
   const fwd = want('fwd') ? fwdRows() : [];
   const tcp = want('tcp') ? tcpRow() : undefined;
-  res.rows.push(...fwd, ...(tcp ? [tcp] : []));
+  const setup = want('setup') ? setupRow() : undefined;
+  const latency = want('latency') ? latencyRows() : [];
+  res.rows.push(...fwd, ...(tcp ? [tcp] : []), ...(setup ? [setup] : []), ...latency);
 
   const t = createTopo();
   let current: Contender | undefined;
@@ -132,6 +150,42 @@ async function main(): Promise<void> {
             log(`round ${round + 1} ${c.id} TCP: ${(e as Error).message}`);
           }
           setTxCsum(t, false);
+        }
+        const upcalls = !!upcallCtl(c);
+        if ((setup && upcalls) || latency.length) {
+          try {
+            await withContender(t, c, async () => {
+              if (setup && upcalls) {
+                try {
+                  const l0 = loadSnapshot();
+                  const s = await flowSetupRate(t, c, { seconds: settings.setupS });
+                  push(setup, c.id, { v: s.newFlowsPerSec / 1e3, sub: s.deliveredPps / 1e3, load: loadBetween(l0, loadSnapshot(), c.pids()) });
+                  log(`round ${round + 1} ${c.id} flow setup: ${(s.newFlowsPerSec / 1e3).toFixed(1)} k flows/s, ${(s.upcallsPerSec / 1e3).toFixed(1)} k upcalls/s, ` +
+                    `${s.notInstalled} over the flow limit, ${s.lost} lost, switch CPU ${s.switchCpuPct.toFixed(0)}%`);
+                } catch (e) {
+                  push(setup, c.id, failed(e));
+                  log(`round ${round + 1} ${c.id} flow setup: ${(e as Error).message}`);
+                }
+              }
+              if (latency.length) {
+                try {
+                  const l0 = loadSnapshot();
+                  const l = await firstPacketLatency(t, c, { flows: settings.latencyFlows });
+                  const load = loadBetween(l0, loadSnapshot(), c.pids());
+                  const note = l.lost ? `${l.lost} lost` : undefined;
+                  push(latency[0], c.id, { v: l.p50us, note, load });
+                  push(latency[1], c.id, { v: l.p99us, note, load });
+                  log(`round ${round + 1} ${c.id} first packet: p50 ${l.p50us.toFixed(0)} µs, p99 ${l.p99us.toFixed(0)} µs, ${l.n} measured, ${l.lost} lost, ${l.upcalls} upcalls`);
+                } catch (e) {
+                  for (const r of latency) push(r, c.id, failed(e));
+                  log(`round ${round + 1} ${c.id} first packet: ${(e as Error).message}`);
+                }
+              }
+            });
+          } catch (e) {
+            for (const r of [...(setup && upcalls ? [setup] : []), ...latency]) push(r, c.id, failed(e));
+            log(`${c.id}: ${(e as Error).message}`);
+          }
         }
         current = undefined;
         await sleep(200);
