@@ -11,6 +11,8 @@ APT_PKGS+=(systemd)
 APT_PKGS+=(openvswitch-common openvswitch-switch)
 # The Linux 5.10 VM test (scripts/vm): QEMU (TCG), a static busybox and cpio for the initramfs, depmod (kmod).
 APT_PKGS+=(qemu-system-x86 busybox-static cpio kmod)
+# The benchmark suite (npm run bench): trafgen (netsniff-ng) as the packet generator.
+APT_PKGS+=(netsniff-ng)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -13,6 +13,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { bpfObjectPath } from '../../src/lib/paths';
 
 export interface Run { status: number | null; out: string; err: string }
 
@@ -128,7 +129,7 @@ export function setSink(e: Endpoint, sink: Sink): void {
   run('tc', ['-n', e.ns, 'qdisc', 'del', 'dev', e.dev, 'clsact']);
   if (sink === 'tc') {
     must('tc', ['-n', e.ns, 'qdisc', 'add', 'dev', e.dev, 'clsact']);
-    must('tc', ['-n', e.ns, 'filter', 'add', 'dev', e.dev, 'ingress', 'matchall', 'action', 'drop']);
+    must('tc', ['-n', e.ns, 'filter', 'add', 'dev', e.dev, 'ingress', 'bpf', 'da', 'obj', bpfObjectPath('bench_sink.bpf.o'), 'sec', 'tc']);
   }
 }
 

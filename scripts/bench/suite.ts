@@ -1,0 +1,156 @@
+/*
+ * The benchmark suite (issue 6): every contender between the same two veth
+ * ports, in an order that rotates from round to round, and one table of
+ * medians, spreads, ratios and the machine's load. Not a test: it asserts
+ * nothing, it measures. Run as root: `npm run bench` (BENCH_* to tune:
+ * BENCH_ROUNDS=3, BENCH_WARM=1, BENCH_WINDOW=3 seconds per forwarding cell,
+ * BENCH_TCP=5 seconds per iperf3 run, BENCH_ONLY=fwd,tcp,... to pick
+ * measures, BENCH_CONTENDERS=id,... to pick contenders, BENCH_OUT=dir for
+ * the JSON and SVG (default docs/bench)).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { packageRoot } from '../../src/lib/paths';
+import { environment } from '../bench-util';
+import { allContenders, Contender } from './contenders';
+import { cellName, FWD_CELLS, forwardingRun, tcpRun, tcpTxCsum } from './forwarding';
+import { plotSvg } from './plot';
+import { formatTable, Results, Row, Sample } from './report';
+import { BenchTopo, createTopo, destroyTopo, run, setTxCsum } from './topo';
+
+const num = (name: string, dflt: number): number => {
+  const v = Number(process.env[name] ?? dflt);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
+  return v;
+};
+
+const settings = {
+  rounds: num('BENCH_ROUNDS', 3), warmS: num('BENCH_WARM', 1), windowS: num('BENCH_WINDOW', 3), tcpS: num('BENCH_TCP', 5),
+};
+const MEASURES = ['fwd', 'tcp'] as const;
+type Measure = typeof MEASURES[number];
+const only = new Set((process.env.BENCH_ONLY ?? MEASURES.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+for (const m of only) if (!(MEASURES as readonly string[]).includes(m)) throw new Error(`BENCH_ONLY: unknown measure '${m}' (${MEASURES.join(', ')})`);
+const want = (m: Measure): boolean => only.has(m);
+
+/** Rotates the contender order each round, so no contender always runs first (or right after a heavy one). */
+const rotate = <T>(xs: T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]);
+const loadavg = (): number[] => os.loadavg().map((x) => Number(x.toFixed(2)));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const log = (s: string): void => { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`); };
+
+function requireTools(): void {
+  const missing = ['trafgen', 'iperf3', 'ovs-vswitchd', 'ovsdb-server', 'ethtool', 'tc', 'cc'].filter((b) => run('sh', ['-c', `command -v ${b}`]).status !== 0);
+  if (missing.length) throw new Error(`missing ${missing.join(', ')}: run scripts/setup.sh (npm run bench does)`);
+}
+
+function fwdRows(): Row[] {
+  return FWD_CELLS.map((cell) => ({
+    id: `fwd:${cell.flows}:${cell.senders}:${cell.sink}`, label: `64 B, ${cellName(cell)}`, unit: 'Mpps · CPU ns/pkt', digits: 3, subUnit: ' ns',
+    samples: {},
+    ratios: ['xvs-xdp', 'xvs-tc'].flatMap((x) => [
+      { num: x, den: 'xdp-redirect', target: 0.95 }, { num: x, den: 'bridge', target: 1 }, { num: x, den: 'ovs-afxdp', target: 1.2 },
+    ]),
+  }));
+}
+
+const tcpRow = (): Row => ({
+  id: 'tcp', label: 'TCP, 1 iperf3 stream, default offloads', unit: 'Gbit/s · retransmits', digits: 2, samples: {},
+  ratios: [{ num: 'xvs-tc', den: 'bridge', target: 0.9 }, { num: 'xvs-xdp', den: 'bridge' }],
+});
+
+const push = (r: Row, id: string, s: Sample): void => { (r.samples[id] ??= []).push(s); };
+const failed = (e: unknown): Sample => ({ v: NaN, note: `failed: ${(e as Error).message.split('\n')[0].slice(0, 80)}` });
+
+async function withContender(t: BenchTopo, c: Contender, fn: () => Promise<void>): Promise<void> {
+  await c.start(t);
+  try { await fn(); } finally { await c.stop(t); }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('run as root (namespaces, veths, BPF, Open vSwitch)');
+  requireTools();
+  const ids = process.env.BENCH_CONTENDERS?.split(',').map((s) => s.trim());
+  const contenders = allContenders().filter((c) => !ids || ids.includes(c.id));
+  if (!contenders.length) throw new Error(`BENCH_CONTENDERS matches none of ${allContenders().map((c) => c.id).join(', ')}`);
+  const outDir = path.resolve(process.env.BENCH_OUT ?? path.join(packageRoot(), 'docs', 'bench'));
+  const res: Results = {
+    command: 'sudo npm run bench', environment: environment(), startedAt: new Date().toISOString(),
+    contenders: contenders.map((c) => ({ id: c.id, label: c.label })), rows: [], loadavg: { start: loadavg() },
+    settings: { ...settings, measures: [...only].join(',') },
+  };
+  const fwd = want('fwd') ? fwdRows() : [];
+  const tcp = want('tcp') ? tcpRow() : undefined;
+  res.rows.push(...fwd, ...(tcp ? [tcp] : []));
+
+  const t = createTopo();
+  let current: Contender | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> => (cleaning ??= (async () => {
+    try { await current?.stop(t); } catch (e) { log(`stop ${current?.id}: ${(e as Error).message}`); }
+    destroyTopo(t);
+  })());
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => { log(`${sig}: cleaning up`); cleanup().finally(() => process.exit(130)); });
+  }
+  try {
+    log(`topology ${t.prefix}: ${contenders.length} contenders, ${settings.rounds} rounds, measures ${[...only].join(',')}`);
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const c of rotate(contenders, round)) {
+        current = c;
+        if (fwd.length) {
+          setTxCsum(t, false);   // UDP runs: limits.md's setting, and what OVS needs
+          try {
+            await withContender(t, c, async () => {
+              for (const [i, cell] of FWD_CELLS.entries()) {
+                try {
+                  const s = await forwardingRun(t, c, cell, settings);
+                  push(fwd[i], c.id, { v: s.mpps, sub: s.nsPerPkt, load: s.load });
+                  log(`round ${round + 1} ${c.id} ${cellName(cell)}: ${s.mpps.toFixed(3)} Mpps, ${s.nsPerPkt.toFixed(0)} ns/pkt, other load ${s.load.otherPct.toFixed(0)}%`);
+                } catch (e) {
+                  push(fwd[i], c.id, failed(e));
+                  log(`round ${round + 1} ${c.id} ${cellName(cell)}: ${(e as Error).message}`);
+                }
+              }
+            });
+          } catch (e) {
+            for (const r of fwd) push(r, c.id, failed(e));
+            log(`${c.id}: ${(e as Error).message}`);
+          }
+        }
+        if (tcp) {
+          setTxCsum(t, tcpTxCsum(c));
+          try {
+            await withContender(t, c, async () => {
+              const s = await tcpRun(t, c, settings.tcpS);
+              push(tcp, c.id, { v: s.gbps, sub: s.retransmits, note: s.note || undefined, load: s.load });
+              log(`round ${round + 1} ${c.id} TCP: ${s.gbps.toFixed(2)} Gbit/s, ${s.retransmits} retransmits`);
+            });
+          } catch (e) {
+            push(tcp, c.id, failed(e));
+            log(`round ${round + 1} ${c.id} TCP: ${(e as Error).message}`);
+          }
+          setTxCsum(t, false);
+        }
+        current = undefined;
+        await sleep(200);
+      }
+    }
+  } finally {
+    await cleanup();
+  }
+  res.finishedAt = new Date().toISOString();
+  res.loadavg.end = loadavg();
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'suite.json'), JSON.stringify(res, null, 1));
+  fs.writeFileSync(path.join(outDir, 'suite.svg'), plotSvg(res));
+  console.log(`${res.environment}`);
+  console.log(`loadavg at start ${res.loadavg.start.join(' ')}, at end ${res.loadavg.end.join(' ')}; ${settings.rounds} rounds, ` +
+    `warm-up ${settings.warmS} s + ${settings.windowS} s per forwarding cell, ${settings.tcpS} s per TCP run\n`);
+  console.log(formatTable(res));
+  console.log(`\nContenders: ${contenders.map((c) => `${c.id} = ${c.label}`).join('; ')}`);
+  console.log(`Results: ${path.join(outDir, 'suite.json')}, plot: ${path.join(outDir, 'suite.svg')}`);
+}
+
+main().catch((e) => { console.error(`bench: ${(e as Error).stack ?? e}`); process.exit(1); });
