@@ -429,7 +429,7 @@ class Xlator {
       const mac = macToString(src);
       this.macs.add(mac);
       // Later packets re-learn (refresh) it; a translation that would change the entry is revalidated away.
-      this.xcache?.add({ type: 'learn', vlan, mac: Buffer.from(src), port: inPort.ofport });
+      this.xcache?.add({ type: 'learn', vlan, mac: ownedCopy(src), port: inPort.ofport });
       if (this.opts.learn !== false) {
         if (this.ctx.macs.learn(vlan, Buffer.from(src), inPort.ofport)) this.note(`learned that ${mac} is on port ${inPort.name} in VLAN ${vlan}`);
       } else if (this.lookupMac(vlan, mac, src) !== inPort.ofport) {
@@ -549,6 +549,13 @@ class Xlator {
   private unwildcardUnwritten(off: number, len: number): void {
     for (let i = off; i < off + len; i++) this.wc[i] |= ~this.written[i] & 0xff;
   }
+}
+
+/** A copy in its own memory (kept in an xlate cache: a pooled slice would keep its 8 KiB slab alive). */
+function ownedCopy(b: Uint8Array): Buffer {
+  const out = Buffer.alloc(b.length);
+  out.set(b);
+  return out;
 }
 
 /**
