@@ -17,7 +17,8 @@
 
 #define XVS_MAX_MASKS     64      /* subtables probed by the fast path */
 #define XVS_MAX_ACTIONS   16      /* actions per megaflow */
-#define XVS_MAX_FLOWS     65536   /* megaflow slots (flows[] array, EMC/megaflow hash sizes) */
+#define XVS_MAX_FLOWS     65536   /* megaflow slots as compiled (flows[], flow_stats[], megaflow hash);
+                                   * the daemon resizes these maps at load (other_config:flow-limit) */
 #define XVS_EMC_ENTRIES   8192    /* exact-match cache (LRU) */
 #define XVS_MAX_PORTS     1024    /* datapath port numbers 0..1023 */
 #define XVS_UPCALL_MAX_PKT 9216   /* bytes of packet copied to userspace at most */

@@ -13,7 +13,7 @@ export { BpfError, setLibbpfLogger } from './errors';
 export type { LibbpfLogger, LibbpfLogLevel } from './errors';
 export { Codec, u32Codec, u64Codec, bufferCodec, encodeToBuffer } from './codec';
 export {
-  BpfMap, TypedMap, PerCpuArray, possibleCpus, bpfObjPin, bpfObjGet, closeFd, bpfObjId, pinnedObjId,
+  BpfMap, TypedMap, PerCpuArray, possibleCpus, bpfObjPin, bpfObjGet, closeFd, bpfObjId, pinnedObjId, pinnedMapMaxEntries,
   BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK, BpfMapType,
 } from './map';
 export type { BpfMapInfo } from './map';

@@ -386,6 +386,17 @@ export function bpfObjId(fd: number): number {
   return info.readUInt32LE(4);
 }
 
+/** max_entries of the map pinned at `path` (struct bpf_map_info: max_entries at offset 16), or 0 if none is. */
+export function pinnedMapMaxEntries(path: string): number {
+  let fd: number;
+  try { fd = bpfObjGet(path); } catch { return 0; }
+  try {
+    const info = Buffer.alloc(24);
+    check(fn.bpf_obj_get_info_by_fd(fd, info, [info.length]) as number, 'bpf_obj_get_info_by_fd', path);
+    return info.readUInt32LE(16);
+  } finally { closeFd(fd); }
+}
+
 /** The id of the object pinned at `path`, or 0 if nothing is pinned there. */
 export function pinnedObjId(path: string): number {
   let fd: number;

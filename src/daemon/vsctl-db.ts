@@ -8,6 +8,7 @@
  */
 import { Config, BridgeRecord, PortRecord } from './config-store';
 import { VERSION } from '../lib/version';
+import { DEFAULT_FLOW_CAPACITY, MAX_FLOW_CAPACITY } from '../dpif/xvs-abi';
 
 export type TableName = 'Open_vSwitch' | 'Bridge' | 'Interface';
 const TABLES: TableName[] = ['Open_vSwitch', 'Bridge', 'Interface'];
@@ -16,7 +17,7 @@ const TABLES: TableName[] = ['Open_vSwitch', 'Bridge', 'Interface'];
 export const KNOWN_KEYS: Record<TableName, Record<string, { min: number; max: number; what: string }>> = {
   Open_vSwitch: {
     'max-idle': { min: 100, max: 86_400_000, what: 'ms a datapath flow may stay idle (default 10000)' },
-    'flow-limit': { min: 1000, max: 65536, what: 'ceiling of the dynamic datapath flow limit (default 65536: the fast path size)' },
+    'flow-limit': { min: 1000, max: MAX_FLOW_CAPACITY, what: `ceiling of the dynamic datapath flow limit (default ${DEFAULT_FLOW_CAPACITY}; the fast path is sized for it when created)` },
   },
   Bridge: {
     'mac-aging-time': { min: 1, max: 86_400, what: 's a learned MAC lives (default 300)' },

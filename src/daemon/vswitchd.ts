@@ -84,7 +84,9 @@ export class Vswitchd {
    */
   private async createBridge(name: string, rec: BridgeRecord): Promise<Bridge> {
     const pinDir = this.opts.bpffs ? path.join(this.opts.bpffs, name) : undefined;
-    const b = await Bridge.create(name, { failMode: rec.failMode ?? 'standalone', pinDir });
+    // The fast path is sized for other_config:flow-limit when it is created.
+    const maxFlows = Number(this.config.otherConfig?.['flow-limit'] ?? DEFAULT_FLOW_LIMIT);
+    const b = await Bridge.create(name, { failMode: rec.failMode ?? 'standalone', pinDir, maxFlows });
     b.udpif.setMegaflows(this.megaflows, false);
     this.applyOtherConfig(b, rec);
     for (const [iface, p] of Object.entries(rec.ports)) {
@@ -471,12 +473,13 @@ export class Vswitchd {
         `  ufid enabled  : true\n` +
         `  megaflows     : ${u.megaflows ? 'enabled' : 'disabled'}\n` +
         `  max idle      : ${u.maxIdleMs}ms\n` +
-        `  flow limit    : ${atLimit ? 'REACHED: upcalls are forwarded without installing flows' : 'not reached'} (ceiling ${u.flowLimitMax}, ${c.limited} upcalls not installed)\n` +
+        `  flow limit    : ${atLimit ? 'REACHED: upcalls are forwarded without installing flows' : 'not reached'} (ceiling ${u.flowLimitMax}, datapath capacity ${b.dpif.flowCapacity}, ${c.limited} upcalls not installed)\n` +
         `  idle expired  : ${c.idleExpired} flows\n` +
         (c.adopted + c.adoptRejected ? `  restart       : ${c.adopted} flows adopted, ${c.adoptRejected} deleted\n` : '') +
         `  upcalls       : ${c.upcalls} (installed ${c.installed}, install failed ${c.installFailed}, executed ${c.executed}, malformed ${c.badUpcalls + x.upcallErrors})\n` +
         `  perf ring     : ${r.samples} records, ${r.lost} lost, ${r.turns} turns\n` +
         `  revalidated   : ${c.revalidated} flows deleted\n` +
+        `  stats pushed  : ${c.xcachePushes} through xlate caches, ${c.retranslated} by translating again\n` +
         `  execute       : ${x.executeErrors} errors, ${x.upcallTruncated} truncated, ${x.checksumsCompleted} partial checksums completed\n`;
     }).join(''),
   };

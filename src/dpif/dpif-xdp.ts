@@ -7,7 +7,7 @@
  */
 import {
   BpfObject, BpfMap, PerfRing, possibleCpus, xdpAttach, xdpDetach, xdpQueryId, tcAttachIngress, tcDetachIngress, tcQueryIngress,
-  progTestRun, BPF_F_LOCK, bpfObjPin, bpfObjId, pinnedObjId,
+  progTestRun, BPF_F_LOCK, bpfObjPin, bpfObjId, pinnedObjId, pinnedMapMaxEntries,
 } from '../bpf';
 import { RtNetlink, kernelVersion } from '../netlink';
 import { PacketSocket } from '../netdev/rawsock';
@@ -19,7 +19,7 @@ import {
 } from './odp-netlink';
 import { completePartialChecksum, odpExecute } from './odp-execute';
 import {
-  MAX_MASKS, MAX_FLOWS, MAX_ACTIONS, MAX_PORTS, XvsAct, XvsAction, FLOW_F_ALIVE, PORT_F_TC, CFG_F_BROADCAST, CFG_F_EMC,
+  MAX_MASKS, DEFAULT_FLOW_CAPACITY, MIN_FLOW_CAPACITY, MAX_FLOW_CAPACITY, FLOW_CAPACITY_MAPS, MAX_ACTIONS, MAX_PORTS, XvsAct, XvsAction, FLOW_F_ALIVE, PORT_F_TC, CFG_F_BROADCAST, CFG_F_EMC,
   UPCALL_MISS, UPCALL_ACTION, HOOK_TC, encodeFlow, encodeFlowRef, encodeMaskOrder, encodePort, encodeConfig,
   sumFlowStats, sumDpStats, sumU64, decodeUpcall, LAYOUT, MAX_METERS, METER_OP_EXEC, METER_OP_READ,
   encodeMeter, encodeMeterReq, decodeMeterReq, decodeFlowRef,
@@ -79,6 +79,11 @@ const PEER_PIN = 'peer_pass';
 export interface DpifXdpOptions {
   emcInsertInvProb?: number;     // 1 = insert every megaflow hit into the EMC
   emc?: boolean;
+  /**
+   * Megaflow capacity: the flow maps are sized to it at load (default
+   * DEFAULT_FLOW_CAPACITY). A pinned fast path keeps the size it was
+   * created with (hitless restart), whatever is asked here.
+   */
   maxFlows?: number;
   rerankMs?: number;             // subtable re-ranking period
   upcallPid?: number;
@@ -156,11 +161,12 @@ export class DpifXdp extends Dpif {
   static async open(bridge: string, opts: DpifXdpOptions = {}): Promise<DpifXdp> {
     const o = {
       emcInsertInvProb: opts.emcInsertInvProb ?? 1, emc: opts.emc ?? true,
-      maxFlows: Math.min(opts.maxFlows ?? MAX_FLOWS, MAX_FLOWS), rerankMs: opts.rerankMs ?? 1000,
+      maxFlows: flowCapacity(opts.maxFlows), rerankMs: opts.rerankMs ?? 1000,
       upcallPid: opts.upcallPid ?? process.pid, pinDir: opts.pinDir,
     };
-    const { obj, recovered, previousProgIds, pinned } = loadDatapath(o.pinDir);
+    const { obj, recovered, previousProgIds, pinned, capacity } = loadDatapath(o.pinDir, o.maxFlows);
     if (!pinned) o.pinDir = undefined;
+    o.maxFlows = capacity;
     const rtnl = await RtNetlink.open();
     const dp = new DpifXdp(`xdp@${bridge}`, obj, rtnl, o, recovered, previousProgIds);
     if (recovered) log.info(`${dp.name}: adopted the pinned fast path at ${o.pinDir}: ${dp.flowsByUfid.size} megaflows, ${dp.recoveredPorts.size} ports`);
@@ -249,6 +255,8 @@ export class DpifXdp extends Dpif {
     if (this.opts.pinDir) this.peerProgId = pinnedObjId(path.join(this.opts.pinDir, PEER_PIN));
     if (dropped) log.warn(`${this.name}: removed ${dropped} dangling fast-path entries left by the previous run`);
   }
+
+  override get flowCapacity(): number { return this.opts.maxFlows; }
 
   /** Megaflows and ports found at start-up that nobody has adopted or claimed yet. */
   unadoptedFlows(): number { return this.recoveredFlows.size; }
@@ -1058,17 +1066,28 @@ function repin(fd: number, file: string): void {
   bpfObjPin(fd, file);
 }
 
+/** A capacity request (flow-limit) clamped to what the fast path supports. */
+function flowCapacity(n: number | undefined): number {
+  const want = Number.isFinite(n) ? Math.floor(n!) : DEFAULT_FLOW_CAPACITY;
+  return Math.min(Math.max(want, MIN_FLOW_CAPACITY), MAX_FLOW_CAPACITY);
+}
+
 /**
- * Opens and loads the datapath object. With `pinDir`, its maps are pinned
- * there, or re-used when a previous run pinned them (`recovered`); if those
- * no longer fit this program (an upgrade changed a map), they are replaced by
- * fresh ones, logged: the old fast path stops with the new attach.
+ * Opens and loads the datapath object, its flow maps sized for `capacity`
+ * megaflows. With `pinDir`, its maps are pinned there, or re-used when a
+ * previous run pinned them (`recovered`): then the pinned size is kept, so
+ * the restart stays hitless (a new capacity needs a fresh fast path: exit
+ * --cleanup, or del-br/add-br). If the pinned maps no longer fit this
+ * program (an upgrade changed a map), they are replaced by fresh ones,
+ * logged: the old fast path stops with the new attach.
  */
-function loadDatapath(pinDir?: string): { obj: BpfObject; recovered: boolean; previousProgIds: number[]; pinned: boolean } {
+function loadDatapath(pinDir: string | undefined, capacity: number):
+{ obj: BpfObject; recovered: boolean; previousProgIds: number[]; pinned: boolean; capacity: number } {
   const file = bpfObjectPath(probeFeatures().coarseClock ? 'datapath.bpf.o' : 'datapath-510.bpf.o');
-  const open = (): BpfObject => {
+  const open = (slots: number): BpfObject => {
     const obj = BpfObject.open(file);
     try {
+      for (const m of FLOW_CAPACITY_MAPS) obj.setMapMaxEntries(m, slots);
       if (pinDir) for (const m of PINNED_MAPS) obj.setPinPath(m, path.join(pinDir, m));
       obj.load();
       return obj;
@@ -1085,22 +1104,29 @@ function loadDatapath(pinDir?: string): { obj: BpfObject; recovered: boolean; pr
       pinDir = undefined;
     }
   }
-  if (!pinDir) return { obj: open(), recovered: false, previousProgIds: [], pinned: false };
+  if (!pinDir) return { obj: open(capacity), recovered: false, previousProgIds: [], pinned: false, capacity };
   const recovered = fs.existsSync(path.join(pinDir, 'megaflows'));
   const previousProgIds = PINNED_PROGS.map((n) => pinnedObjId(path.join(pinDir, n))).filter((id) => id > 0);
+  const pinnedSlots = recovered ? pinnedMapMaxEntries(path.join(pinDir, 'flows')) : 0;
+  let slots = pinnedSlots || capacity;
+  if (pinnedSlots && pinnedSlots !== capacity) {
+    log.warn(`the pinned fast path at ${pinDir} holds ${pinnedSlots} megaflows, not the ${capacity} asked for: ` +
+      'kept for a hitless restart (a fresh fast path, e.g. after exit --cleanup, takes the new size)');
+  }
   let obj: BpfObject;
   let adopted = recovered;
   try {
-    obj = open();
+    obj = open(slots);
   } catch (e) {
     if (!recovered) throw e;
     log.warn(`the fast path pinned at ${pinDir} does not fit this version (${(e as Error).message.split('\n')[0]}): starting a fresh one`);
     for (const m of PINNED_MAPS) fs.rmSync(path.join(pinDir, m), { force: true });
-    obj = open();
+    slots = capacity;
+    obj = open(slots);
     adopted = false;
   }
   for (const n of PINNED_PROGS) repin(obj.program(n).fd, path.join(pinDir, n));
-  return { obj, recovered: adopted, previousProgIds, pinned: true };
+  return { obj, recovered: adopted, previousProgIds, pinned: true, capacity: slots };
 }
 
 function safeXdpId(ifindex: number, mode: 'native' | 'generic'): number {

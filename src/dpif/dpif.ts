@@ -71,6 +71,8 @@ export abstract class Dpif extends EventEmitter {
   abstract stats(): DpifStats;
   abstract ports(): DpifPort[];
   abstract close(): Promise<void>;
+  /** How many megaflows the datapath can hold (undefined: no fixed limit). */
+  get flowCapacity(): number | undefined { return undefined; }
 
   /*
    * Meters, as OVS's dpif meter_set/meter_get/meter_del. Abstract in effect:

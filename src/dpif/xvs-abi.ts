@@ -9,6 +9,17 @@ import type { MeterConfig, MeterStats } from './dpif';
 export const MAX_MASKS = 64;
 export const MAX_ACTIONS = 16;
 export const MAX_FLOWS = 65536;
+/**
+ * The flow maps (flows[], flow_stats[], megaflows) are sized at load time:
+ * by default for OVS's default flow-limit, at most MAX_FLOW_CAPACITY (a
+ * flows[] slot is 264 bytes, a flow_stats[] slot 32 bytes per possible CPU,
+ * a megaflow hash entry ~150 bytes: ~90 MB of kernel memory at 200 000 on 2 CPUs).
+ */
+export const DEFAULT_FLOW_CAPACITY = 200000;
+export const MIN_FLOW_CAPACITY = 1024;
+export const MAX_FLOW_CAPACITY = 1 << 20;
+/** The maps sized by the flow capacity. */
+export const FLOW_CAPACITY_MAPS = ['flows', 'flow_stats', 'megaflows'] as const;
 export const EMC_ENTRIES = 8192;
 export const MAX_PORTS = 1024;
 export const UPCALL_MAX_PKT = 9216;

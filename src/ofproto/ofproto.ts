@@ -116,6 +116,7 @@ export class Bridge extends EventEmitter {
   }
 
   private scheduleRevalidation(): void {
+    this.udpif.bumpRevalSeq();             // no push through a cache built before this change
     if (this.revalidatePending) return;
     this.revalidatePending = true;
     setImmediate(() => this.sync());

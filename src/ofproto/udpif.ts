@@ -15,25 +15,32 @@ import { FlowKey, KEY_SIZE } from '../dpif/flow-key';
 import { PacketCmd, decodePacketMsg, OvsPacketMsg } from '../dpif/odp-netlink';
 import { xlate, XlateContext, normalizeMegaflowMask } from './xlate';
 import { decodeControllerUserdata, PacketIn } from './packet-in';
+import { XlateCache } from './xlate-cache';
 import { Vlog } from '../lib/vlog';
 import { performance } from 'perf_hooks';
 
 const log = new Vlog('ofproto_dpif_upcall');
 
 /**
- * An installed megaflow: key & mask as installed, the wildcards translation
- * asked for (mask may be narrower), and the datapath counts already pushed
- * to the OpenFlow rules.
+ * An installed megaflow (OVS's udpif_key): key & mask as installed, the
+ * wildcards translation asked for (mask may be narrower), the datapath
+ * counts already pushed to the OpenFlow rules, and what its last
+ * translation touched (xcache), valid while the udpif's reval_seq is still
+ * the one it was built at.
  */
 interface Installed {
   ufid: Buffer; key: FlowKey; mask: FlowKey; wc: FlowKey; macs: Set<string>;
   pushed: { packets: bigint; bytes: bigint };
   installedMs: number;            // monotonic ms: idle time counts from here until the first hit
+  xcache?: XlateCache;            // absent: the next push translates again (and keeps the cache)
+  revalSeq?: number;
 }
 
 export interface UdpifCounters {
   upcalls: number; installed: number; installFailed: number; executed: number; badUpcalls: number; actionUpcalls: number;
   revalidated: number; narrowed: number;
+  /** Revalidator pushes through a megaflow's xlate cache / by translating it again (cache missing or stale). */
+  xcachePushes: number; retranslated: number;
   /** Upcalls forwarded without installing a megaflow because the flow limit was reached. */
   limited: number;
   /** Megaflows deleted by the revalidator for being idle longer than max-idle. */
@@ -44,10 +51,11 @@ export interface UdpifCounters {
 
 /**
  * other_config:max-idle (ms, OVS's default) and flow-limit, the ceiling of
- * the dynamic limit (OVS: 200 000; here the fast path's 65 536 flow slots).
+ * the dynamic limit (OVS's default 200 000; the fast path is sized for it,
+ * and the ceiling never exceeds the datapath's capacity).
  */
 export const DEFAULT_MAX_IDLE_MS = 10000;
-export const DEFAULT_FLOW_LIMIT = 65536;
+export const DEFAULT_FLOW_LIMIT = 200000;
 const FLOW_LIMIT_START = 10000, FLOW_LIMIT_FLOOR = 1000;
 
 /**
@@ -74,7 +82,7 @@ const monoMs = (): number => Number(process.hrtime.bigint() / 1000000n);
 export class Udpif extends EventEmitter {
   readonly counters: UdpifCounters = {
     upcalls: 0, installed: 0, installFailed: 0, executed: 0, badUpcalls: 0, actionUpcalls: 0, revalidated: 0, narrowed: 0,
-    limited: 0, idleExpired: 0, adopted: 0, adoptRejected: 0,
+    xcachePushes: 0, retranslated: 0, limited: 0, idleExpired: 0, adopted: 0, adoptRejected: 0,
   };
   /** Idle megaflows are deleted after this long (other_config:max-idle). */
   maxIdleMs = DEFAULT_MAX_IDLE_MS;
@@ -88,6 +96,12 @@ export class Udpif extends EventEmitter {
   /** Installed megaflows by mask, to keep new ones disjoint from them. */
   private readonly byMask = new Map<string, { mask: FlowKey; flows: Map<string, Installed> }>();   // by masked key
   private readonly onUpcall = (buf: Buffer, decoded?: OvsPacketMsg): void => this.handle(buf, decoded);
+  /**
+   * OVS udpif->reval_seq: bumped by every change that can alter what a
+   * translation touches (tables, groups, ports); a megaflow's xlate cache
+   * built at an older value is not trusted.
+   */
+  private revalSeq = 0;
   enabled = true;                       // install datapath flows at all (off: every packet is an upcall)
   /**
    * upcall/disable-megaflows: install exact-match flows (every field the
@@ -156,7 +170,7 @@ export class Udpif extends EventEmitter {
       const ufid = newUfid();
       try {
         this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
-        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n }, installedMs: monoMs() });
+        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n }, installedMs: monoMs(), xcache: x.xcache });
         this.counters.installed++;
       } catch (e) {
         this.counters.installFailed++;
@@ -171,18 +185,20 @@ export class Udpif extends EventEmitter {
    * deleted if its actions or wildcards would now differ (the next packet
    * upcalls and installs the right one).
    */
-  revalidate(affects: (f: Installed) => boolean = () => true): number {
+  revalidate(affects?: (f: Installed) => boolean): number {
+    // Everything is re-checked after a change to the tables or ports: caches built before it are stale.
+    if (!affects) this.bumpRevalSeq();
     let n = 0;
     const ports = new Set(this.ctx.ports().map((p) => p.ofport));
     for (const f of [...this.flows.values()]) {
-      if (!affects(f)) continue;
+      if (affects && !affects(f)) continue;
       const got = this.dpif.flowGet(f.ufid);
       if (!got) { this.untrack(f); continue; }
-      const x = xlate(this.ctx, f.key, { learn: false });
+      const x = xlate(this.ctx, f.key, { learn: false, xcache: true });
       // A packet of this flow would now learn (a host moved back, or its entry aged out): let the
       // next one upcall and learn, as OVS's revalidator re-learns from flow stats.
       const same = ports.has(f.key.inPort) && !x.wouldLearn && x.wc.equals(f.wc) && JSON.stringify(x.actions) === JSON.stringify(got.actions);
-      if (same) continue;
+      if (same) { this.setCache(f, x.xcache); continue; }
       this.dpif.flowDel(f.ufid);
       this.untrack(f);
       n++;
@@ -192,11 +208,38 @@ export class Udpif extends EventEmitter {
   }
 
   /**
+   * A change that can alter translations happened (OVS udpif_revalidate()):
+   * xlate caches built before it are not used, their megaflows are
+   * translated again by the next push.
+   */
+  bumpRevalSeq(): void { this.revalSeq++; }
+
+  private setCache(f: Installed, xc: XlateCache | undefined): void {
+    f.xcache = xc;
+    f.revalSeq = this.revalSeq;
+  }
+
+  /**
+   * Credits a megaflow's new datapath counts to the OpenFlow side (rules,
+   * groups, table lookups, idle timeouts, the MAC entries its packets
+   * refresh): through its xlate cache when that is current (OVS
+   * xlate_push_stats), else by translating it again, which rebuilds the cache.
+   */
+  private pushStats(f: Installed, packets: bigint, bytes: bigint): void {
+    if (f.xcache && f.revalSeq === this.revalSeq) {
+      f.xcache.push(this.ctx, { packets, bytes });
+      this.counters.xcachePushes++;
+      return;
+    }
+    const x = xlate(this.ctx, f.key, { credit: { packets, bytes } });
+    this.setCache(f, x.xcache);
+    this.counters.retranslated++;
+  }
+
+  /**
    * One revalidator pass (OVS revalidate()): dumps every megaflow's counters
    * and credits what the datapath forwarded since the last pass to the
-   * OpenFlow side (each megaflow with new packets is translated again with
-   * those counts: rules, groups, table lookups, idle timeouts, and the MAC
-   * entries its packets would refresh); deletes megaflows idle longer than
+   * OpenFlow side (pushStats); deletes megaflows idle longer than
    * max-idle (100 ms while over the flow limit; all of them above twice the
    * limit); then adapts the flow limit to the pass's duration as OVS does.
    */
@@ -213,7 +256,7 @@ export class Udpif extends EventEmitter {
       const packets = d.packets - f.pushed.packets, bytes = d.bytes - f.pushed.bytes;
       if (packets > 0n) {
         f.pushed = { packets: d.packets, bytes: d.bytes };
-        xlate(this.ctx, f.key, { credit: { packets, bytes } });
+        this.pushStats(f, packets, bytes);
         pushed++;
       }
       const lastUsed = d.usedMs > 0 ? d.usedMs : f.installedMs;
@@ -243,8 +286,16 @@ export class Udpif extends EventEmitter {
     this.flowLimit = Math.floor(Math.min(this.flowLimitCeiling, Math.max(l, FLOW_LIMIT_FLOOR)));
   }
 
-  /** other_config:flow-limit: the ceiling of the dynamic limit (the limit itself is lowered at once if above). */
-  setFlowLimitCeiling(n: number): void {
+  /**
+   * other_config:flow-limit: the ceiling of the dynamic limit (the limit
+   * itself is lowered at once if above), at most the datapath's capacity.
+   */
+  setFlowLimitCeiling(want: number): void {
+    const cap = this.dpif.flowCapacity ?? Infinity;
+    const n = Math.min(want, cap);
+    if (want > cap && this.flowLimitCeiling !== n) {
+      log.warn(`flow-limit ${want} is above the datapath's ${cap} megaflow slots: the limit is ${cap} until the fast path is re-created`);
+    }
     this.flowLimitCeiling = n;
     this.flowLimit = Math.min(Math.max(Math.min(FLOW_LIMIT_START, n), this.flowLimit), n);
   }
@@ -264,10 +315,10 @@ export class Udpif extends EventEmitter {
     let kept = 0, deleted = 0;
     const now = monoMs();
     for (const d of dumped) {
-      const x = xlate(this.ctx, d.key, { learn: false });
+      const x = xlate(this.ctx, d.key, { learn: false, xcache: true });
       const covers = x.wc.buf.every((b, i) => (b & ~d.mask.buf[i]) === 0);
       if (!x.wouldLearn && !x.error && covers && this.dpif.adoptFlow(d.ufid, x.actions)) {
-        this.track({ ufid: d.ufid, key: d.key, mask: d.mask, wc: x.wc, macs: x.macs, pushed: { packets: d.stats.packets, bytes: d.stats.bytes }, installedMs: now });
+        this.track({ ufid: d.ufid, key: d.key, mask: d.mask, wc: x.wc, macs: x.macs, pushed: { packets: d.stats.packets, bytes: d.stats.bytes }, installedMs: now, xcache: x.xcache });
         kept++;
       } else {
         this.dpif.flowDel(d.ufid);
@@ -300,6 +351,7 @@ export class Udpif extends EventEmitter {
   }
 
   private track(f: Installed): void {
+    if (f.xcache) f.revalSeq = this.revalSeq;      // translated just now
     this.flows.set(f.ufid.toString('hex'), f);
     const id = f.mask.hex();
     let g = this.byMask.get(id);

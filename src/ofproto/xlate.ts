@@ -15,6 +15,7 @@ import { FLOW_SIZE, OFPP, mfSet, mfGet, mfExact, mfField, MfField } from './meta
 import { OfpAction, Rule, Group, GroupType, Bucket, PacketInReason, OFPG_ANY } from './ofp-actions';
 import { MacLearning } from './mac-learning';
 import { encodeControllerUserdata } from './packet-in';
+import { XlateCache, XcEntry, xcApply } from './xlate-cache';
 
 export interface XPort {
   ofport: number;           // == datapath port number
@@ -48,6 +49,7 @@ export interface XlateOptions {
   learn?: boolean;             // update MAC learning; false (revalidation, trace) learns into a scratch copy
   actions?: OfpAction[];       // packet-out: run these instead of table 0
   credit?: { packets: bigint; bytes: bigint };   // charge rules/groups (upcalls)
+  xcache?: boolean;            // record what the translation touched (XlateResult.xcache); implied by credit
 }
 
 export type TraceNode =
@@ -64,6 +66,7 @@ export interface XlateResult {
   error?: string;              // translation stopped early (depth, loops)
   macs: Set<string>;           // MACs the decision depended on
   wouldLearn: boolean;         // with learn:false, a packet would have changed MAC learning
+  xcache?: XlateCache;         // with credit or opts.xcache: what later packets of the megaflow are charged to
 }
 
 const MAX_DEPTH = 64;          // resubmit/goto/group nesting (OVS MAX_DEPTH)
@@ -103,6 +106,8 @@ class Xlator {
   stopped = false;                           // drop the rest (invalid TTL, table miss, errors)
   error?: string;
   tableId = 0;
+  readonly xcache?: XlateCache;
+  private readonly now = Date.now();
   private readonly portList: XPort[];
 
   constructor(readonly ctx: XlateContext, key: FlowKey, readonly opts: XlateOptions) {
@@ -111,6 +116,13 @@ class Xlator {
     this.flow.writeUInt16LE(0, 78);          // tuple_id is not part of a packet
     this.base = Buffer.from(this.flow.subarray(0, KEY_SIZE));
     this.portList = ctx.ports();
+    if (opts.credit || opts.xcache) this.xcache = new XlateCache();
+  }
+
+  /** Records what later packets are charged to, and charges this translation's credit to it. */
+  private charge(e: XcEntry): void {
+    this.xcache?.add(e);
+    if (this.opts.credit) xcApply(this.ctx, e, this.opts.credit, this.now);
   }
 
   note(text: string): void { this.trace.push({ kind: 'note', depth: this.depth, text }); }
@@ -131,7 +143,7 @@ class Xlator {
     this.tableId = tableId;
     const rule = this.ctx.tables.lookup(tableId, this.flow, this.wc);
     this.trace.push({ kind: 'table', depth: this.depth, tableId, rule });
-    if (this.opts.credit) this.ctx.tables.countLookup?.(tableId, rule !== undefined, this.opts.credit.packets);
+    this.charge({ type: 'table', tableId, hit: rule !== undefined });
     if (!rule) {
       if (!resubmit) { this.note('No match.'); this.note('drop'); this.stopped = true; this.actionSet = []; }
       else this.note('No match.');
@@ -139,7 +151,7 @@ class Xlator {
       return;
     }
     this.rules.push(rule);
-    if (this.opts.credit) { rule.nPackets += this.opts.credit.packets; rule.nBytes += this.opts.credit.bytes; rule.usedAt = Date.now(); }
+    this.charge({ type: 'rule', rule });
     this.depth++;
     this.actions(rule.actions, rule);
     this.depth--;
@@ -331,7 +343,7 @@ class Xlator {
   private group(id: number): void {
     const g = this.ctx.tables.group(id);
     if (!g) { this.note(`group ${id} does not exist: drop`); return; }
-    if (this.opts.credit) { g.nPackets += this.opts.credit.packets; g.nBytes += this.opts.credit.bytes; }
+    this.charge({ type: 'group', group: g });
     if (this.depth + 1 >= MAX_DEPTH) { this.fail('group chain too deep'); return; }
     this.depth++;
     switch (g.type) {
@@ -345,7 +357,7 @@ class Xlator {
 
   /** Buckets act on a copy of the packet: the flow is restored after each. */
   private bucket(b: Bucket): void {
-    if (this.opts.credit) { b.nPackets += this.opts.credit.packets; b.nBytes += this.opts.credit.bytes; }
+    this.charge({ type: 'bucket', bucket: b });
     const saved = Buffer.from(this.flow);
     const savedWritten = Buffer.from(this.written);
     const savedTouched = Buffer.from(this.touched);
@@ -416,6 +428,8 @@ class Xlator {
     if (!isBroadcastOrMulticast(src)) {
       const mac = macToString(src);
       this.macs.add(mac);
+      // Later packets re-learn (refresh) it; a translation that would change the entry is revalidated away.
+      this.xcache?.add({ type: 'learn', vlan, mac: ownedCopy(src), port: inPort.ofport });
       if (this.opts.learn !== false) {
         if (this.ctx.macs.learn(vlan, Buffer.from(src), inPort.ofport)) this.note(`learned that ${mac} is on port ${inPort.name} in VLAN ${vlan}`);
       } else if (this.lookupMac(vlan, mac, src) !== inPort.ofport) {
@@ -537,6 +551,13 @@ class Xlator {
   }
 }
 
+/** A copy in its own memory (kept in an xlate cache: a pooled slice would keep its 8 KiB slab alive). */
+function ownedCopy(b: Uint8Array): Buffer {
+  const out = Buffer.alloc(b.length);
+  out.set(b);
+  return out;
+}
+
 /**
  * Translates `key` through the bridge's pipeline (or `opts.actions` for a
  * packet-out). Never throws on packet contents.
@@ -554,7 +575,7 @@ export function xlate(ctx: XlateContext, key: FlowKey, opts: XlateOptions = {}):
   x.executeActionSet();
   const wc = new FlowKey(x.wc.subarray(0, KEY_SIZE));
   normalizeMegaflowMask(key, wc);
-  return { actions: x.odp, wc, rules: x.rules, trace: x.trace, finalFlow: x.flow, error: x.error, macs: x.macs, wouldLearn: x.wouldLearn };
+  return { actions: x.odp, wc, rules: x.rules, trace: x.trace, finalFlow: x.flow, error: x.error, macs: x.macs, wouldLearn: x.wouldLearn, xcache: x.xcache };
 }
 
 /**

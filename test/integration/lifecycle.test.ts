@@ -172,7 +172,7 @@ describe('xdp-vswitchd lifecycle (root, netns + veth + pinned fast path)', funct
     const cur = Number(/current (\d+)/.exec(show)?.[1]);
     assert.ok(cur <= 1000 && cur >= 990, `flows capped at the limit:\n${show}`);
     assert.match(show, /\(limit 1000\)/);
-    assert.match(show, /flow limit {4}: REACHED: upcalls are forwarded without installing flows \(ceiling 1000, [1-9]\d* upcalls not installed\)/);
+    assert.match(show, /flow limit {4}: REACHED: upcalls are forwarded without installing flows \(ceiling 1000, datapath capacity \d+, [1-9]\d* upcalls not installed\)/);
     // A new flow still gets through (translated and executed, not installed).
     assert.ok(ping(t, c, b), 'forwarding continues above the flow limit');
     t.ctl('vsctl', 'remove', 'Open_vSwitch', '.', 'other_config', 'flow-limit');

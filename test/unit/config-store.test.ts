@@ -97,7 +97,7 @@ describe('vsctl database commands', () => {
     assert.throws(() => dbSet(c, 'Bridge', 'nosuch', ['other_config:a=1']), /no row "nosuch" in table Bridge/);
     assert.throws(() => dbSet(c, 'Interface', 'nosuch', ['other_config:a=1']), /no row "nosuch" in table Interface/);
     assert.throws(() => dbSet(c, 'Bridge', 'br0', ['other_config:mac-aging-time=0']), /expected an integer 1\.\.86400/);
-    assert.throws(() => dbSet(c, 'Open_vSwitch', '.', ['other_config:flow-limit=lots']), /expected an integer 1000\.\.65536/);
+    assert.throws(() => dbSet(c, 'Open_vSwitch', '.', ['other_config:flow-limit=lots']), /expected an integer 1000\.\.1048576/);
     assert.throws(() => dbSet(c, 'Bridge', 'br0', ['other_config:a=1', 'fail_mode=secure']), /only other_config can be set/);
     assert.throws(() => dbSet(c, 'Bridge', 'br0', ['other_config']), /does not end in "=" followed by a value/);
     assert.throws(() => dbSet(c, 'Bridge', 'br0', ['other_config={a=1']), /expected a map/);

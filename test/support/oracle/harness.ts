@@ -84,7 +84,7 @@ export class OracleBridge {
     // changes are revalidated once per burst of flow_mods, at the latest by
     // the barrier (sync()).
     this.macs.on('changed', (c: { mac: string }) => this.udpif.revalidateMac(c.mac));
-    this.tables.on('changed', () => { this.pending = true; });
+    this.tables.on('changed', () => { this.pending = true; this.udpif.bumpRevalSeq(); });
   }
 
   close(): void { this.udpif.close(); this.macs.close(); this.overlay.close(); }
@@ -97,7 +97,7 @@ export class OracleBridge {
   }
 
   /** Marks a change the tables do not announce (port liveness) for the next sync(). */
-  changed(): void { this.pending = true; }
+  changed(): void { this.pending = true; this.udpif.bumpRevalSeq(); }
 
   /**
    * The decision of the OpenFlow tables for `key` now: the naive lookup, with
