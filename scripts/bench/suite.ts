@@ -17,6 +17,7 @@ import { allContenders, Contender } from './contenders';
 import { cellName, FWD_CELLS, forwardingRun, tcpRun, tcpTxCsum } from './forwarding';
 import { flowSetupRate, upcallCtl } from './flowsetup';
 import { firstPacketLatency } from './latency';
+import { CostRow, daemonCost } from './daemon-cost';
 import { loadBetween, loadSnapshot } from './load';
 import { plotSvg } from './plot';
 import { formatTable, Results, Row, Sample } from './report';
@@ -32,7 +33,7 @@ const settings = {
   rounds: num('BENCH_ROUNDS', 3), warmS: num('BENCH_WARM', 1), windowS: num('BENCH_WINDOW', 3), tcpS: num('BENCH_TCP', 5),
   setupS: num('BENCH_SETUP', 5), latencyFlows: num('BENCH_LATENCY_FLOWS', 1000),
 };
-const MEASURES = ['fwd', 'tcp', 'setup', 'latency'] as const;
+const MEASURES = ['fwd', 'tcp', 'setup', 'latency', 'cost'] as const;
 type Measure = typeof MEASURES[number];
 const only = new Set((process.env.BENCH_ONLY ?? MEASURES.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
 for (const m of only) if (!(MEASURES as readonly string[]).includes(m)) throw new Error(`BENCH_ONLY: unknown measure '${m}' (${MEASURES.join(', ')})`);
@@ -76,6 +77,32 @@ const latencyRows = (): Row[] => ([['p50', 100], ['p99', 1000]] as const).map(([
   ratios: [{ num: 'xvs-tc', den: 'ovs-system' }, { num: 'xvs-xdp', den: 'ovs-system' }],
 }));
 
+/** Measure 5: one row per phase and quantity; run once per switch (each phase takes medians of its own windows). */
+const COST_PHASES: [CostRow['phase'], string][] = [
+  ['idle', 'idle (2 ports, no flows)'], ['flows-steady', '100 k datapath flows, no traffic'],
+  ['flows-active', '100 k datapath flows, traffic through all'], ['rules', '100 k OpenFlow rules'],
+];
+function costRows(): Row[] {
+  const row = (id: string, label: string, unit: string, digits: number): Row => ({
+    id, label, unit, digits, lowerIsBetter: true, samples: {}, ratios: [{ num: 'xvs-tc', den: 'ovs-system' }],
+  });
+  return [
+    ...COST_PHASES.flatMap(([p, name]) => [row(`cost:${p}:cpu`, `Daemon CPU, ${name}`, '% of a core', 1), row(`cost:${p}:rss`, `Daemon RSS, ${name}`, 'MiB', 0)]),
+    row('cost:rules:add', 'add-flows of 100 k rules', 's', 2), row('cost:rules:dump', 'dump-flows of 100 k rules', 's', 2),
+  ];
+}
+
+function pushCost(rows: Row[], c: Contender, cost: CostRow[]): void {
+  const get = (id: string): Row => rows.find((r) => r.id === id)!;
+  for (const r of cost) {
+    const note = [r.flows !== undefined ? `${r.flows} flows` : '', r.passMs !== undefined ? `pass ${r.passMs} ms` : '', r.note ?? ''].filter(Boolean).join(', ') || undefined;
+    for (const v of r.cpuPcts) push(get(`cost:${r.phase}:cpu`), c.id, { v, note });
+    push(get(`cost:${r.phase}:rss`), c.id, { v: r.rssMiB, note: r.bpfMiB !== undefined ? `+ ${r.bpfMiB.toFixed(0)} MiB BPF maps` : undefined });
+    if (r.addFlowsS !== undefined) push(get('cost:rules:add'), c.id, { v: r.addFlowsS });
+    if (r.dumpFlowsS !== undefined) push(get('cost:rules:dump'), c.id, { v: r.dumpFlowsS });
+  }
+}
+
 const push = (r: Row, id: string, s: Sample): void => { (r.samples[id] ??= []).push(s); };
 const failed = (e: unknown): Sample => ({ v: NaN, note: `failed: ${(e as Error).message.split('\n')[0].slice(0, 80)}` });
 
@@ -100,7 +127,8 @@ async function main(): Promise<void> {
   const tcp = want('tcp') ? tcpRow() : undefined;
   const setup = want('setup') ? setupRow() : undefined;
   const latency = want('latency') ? latencyRows() : [];
-  res.rows.push(...fwd, ...(tcp ? [tcp] : []), ...(setup ? [setup] : []), ...latency);
+  const cost = want('cost') ? costRows() : [];
+  res.rows.push(...fwd, ...(tcp ? [tcp] : []), ...(setup ? [setup] : []), ...latency, ...cost);
 
   const t = createTopo();
   let current: Contender | undefined;
@@ -190,6 +218,18 @@ async function main(): Promise<void> {
         current = undefined;
         await sleep(200);
       }
+    }
+    // Measure 5 once per daemon: its phases fill 100 k flows (about 90 s) and take medians of their own windows.
+    for (const c of cost.length ? contenders.filter((x) => x.id === 'xvs-tc' || x.id === 'ovs-system') : []) {
+      current = c;
+      log(`${c.id}: daemon cost (idle, 100 k flows, 100 k rules)`);
+      try {
+        pushCost(cost, c, await daemonCost(t, c));
+      } catch (e) {
+        log(`${c.id} daemon cost: ${(e as Error).message}`);
+        for (const r of cost) push(r, c.id, failed(e));
+      }
+      current = undefined;
     }
   } finally {
     await cleanup();
