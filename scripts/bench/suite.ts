@@ -18,6 +18,7 @@ import { cellName, FWD_CELLS, forwardingRun, tcpRun, tcpTxCsum } from './forward
 import { flowSetupRate, upcallCtl } from './flowsetup';
 import { firstPacketLatency } from './latency';
 import { CostRow, daemonCost } from './daemon-cost';
+import { inclusiveShares, summarizeProfile } from './cpuprofile';
 import { loadBetween, loadSnapshot } from './load';
 import { plotSvg } from './plot';
 import { formatTable, Results, Row, Sample } from './report';
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
   const cost = want('cost') ? costRows() : [];
   res.rows.push(...fwd, ...(tcp ? [tcp] : []), ...(setup ? [setup] : []), ...latency, ...cost);
 
+  let profileFile: string | undefined;
   const t = createTopo();
   let current: Contender | undefined;
   let cleaning: Promise<void> | undefined;
@@ -219,6 +221,20 @@ async function main(): Promise<void> {
         await sleep(200);
       }
     }
+    // Where the upcall path's time goes: one more flow-setup window, profiled (not counted in the table).
+    const xvs = contenders.find((c) => c.id === 'xvs-tc');
+    if (setup && xvs) {
+      current = xvs;
+      profileFile = path.join(outDir, 'upcall.cpuprofile');
+      fs.mkdirSync(outDir, { recursive: true });
+      try {
+        await withContender(t, xvs, async () => { await flowSetupRate(t, xvs, { seconds: settings.setupS, cpuProfile: profileFile }); });
+      } catch (e) {
+        log(`profiled flow-setup run: ${(e as Error).message}`);
+        profileFile = undefined;
+      }
+      current = undefined;
+    }
     // Measure 5 once per daemon: its phases fill 100 k flows (about 90 s) and take medians of their own windows.
     for (const c of cost.length ? contenders.filter((x) => x.id === 'xvs-tc' || x.id === 'ovs-system') : []) {
       current = c;
@@ -243,6 +259,17 @@ async function main(): Promise<void> {
   console.log(`loadavg at start ${res.loadavg.start.join(' ')}, at end ${res.loadavg.end.join(' ')}; ${settings.rounds} rounds, ` +
     `warm-up ${settings.warmS} s + ${settings.windowS} s per forwarding cell, ${settings.tcpS} s per TCP run\n`);
   console.log(formatTable(res));
+  if (profileFile && fs.existsSync(profileFile)) {
+    const p = summarizeProfile(profileFile, 15);
+    const shares = inclusiveShares(profileFile, {
+      'perf ring read': /^turn$|^walk/, 'upcall handling (handle)': /^handle$/, xlate: /^xlate$/, 'megaflow disjoin': /^disjoin$/,
+      'flow install (flowPut)': /^flowPut/, 'packet execute': /^execute$/, revalidator: /^revalidatorPass$/, GC: /garbage collector/,
+    });
+    console.log(`\nxdp-vswitchd under the flow-setup load (xvs-tc, ${p.seconds.toFixed(1)} s profiled, idle ${p.idlePct.toFixed(0)}%): ` +
+      `share of busy samples with each on the stack: ${Object.entries(shares).map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(', ')}\n`);
+    console.log('| function (self time) | self % | total % |\n|---|---|---|');
+    for (const l of p.lines) console.log(`| ${l.fn} | ${l.selfPct.toFixed(1)} | ${l.totalPct.toFixed(1)} |`);
+  }
   console.log(`\nContenders: ${contenders.map((c) => `${c.id} = ${c.label}`).join('; ')}`);
   console.log(`Results: ${path.join(outDir, 'suite.json')}, plot: ${path.join(outDir, 'suite.svg')}`);
 }
