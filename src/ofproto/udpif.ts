@@ -198,6 +198,9 @@ export class Udpif extends EventEmitter {
    * upcalls and installs the right one).
    */
   revalidate(affects: (f: Installed) => boolean = () => true): number {
+    // A MAC learned mid-batch revalidates synchronously: the batch's tracked
+    // flows must be in the datapath first, or they look gone and are untracked.
+    this.installPending();
     let n = 0;
     const ports = new Set(this.ctx.ports().map((p) => p.ofport));
     for (const f of [...this.flows.values()]) {
@@ -227,6 +230,7 @@ export class Udpif extends EventEmitter {
    * limit); then adapts the flow limit to the pass's duration as OVS does.
    */
   revalidatorPass(): { pushed: number; expired: number } {
+    this.installPending();
     const t0 = performance.now();
     const n = this.flows.size;
     const maxIdle = n > this.flowLimit ? 100 : this.maxIdleMs;
@@ -287,6 +291,7 @@ export class Udpif extends EventEmitter {
    * looked at; otherwise it is deleted and its next packet upcalls.
    */
   adopt(): { kept: number; deleted: number } {
+    this.installPending();
     const dumped = this.dpif.flowDump();
     for (const d of dumped) xlate(this.ctx, d.key, {});
     let kept = 0, deleted = 0;
@@ -322,6 +327,7 @@ export class Udpif extends EventEmitter {
   }
 
   flush(): void {
+    this.installPending();          // counted as installed, then flushed with the rest
     this.dpif.flowFlush();
     this.flows.clear();
     this.byMask.clear();
