@@ -53,6 +53,8 @@ interface FlowRec {
   slow: boolean;         // actions run in userspace on every packet
   slowSkip: number;      // leading meter actions the fast path already ran before the upcall
   base: { packets: bigint; bytes: bigint; usedNs: bigint; tcpFlags: number };  // carried across modify
+  ufidHex: string;       // the bookkeeping maps' keys, computed once
+  matchHex: string;      // mask.hex() + key.hex()
 }
 
 interface MaskSlot { mask: FlowKey; refs: number; freedAt: number }
@@ -225,11 +227,9 @@ export class DpifXdp extends Dpif {
       const ufid = createHash('sha256').update(mask.buf).update(key.buf).digest().subarray(0, 16);
       const rec: FlowRec = {
         ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: [], slow: false, slowSkip: 0,
-        base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 },
+        base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 }, ufidHex: ufid.toString('hex'), matchHex: mask.hex() + key.hex(),
       };
-      this.flowsByUfid.set(rec.ufid.toString('hex'), rec);
-      this.flowsById.set(flowId, rec);
-      this.flowsByMaskedKey.set(mask.hex() + key.hex(), rec);
+      this.remember(rec);
       this.recoveredFlows.add(rec.ufid.toString('hex'));
       const slot = this.maskSlots[maskId];
       if (slot) slot.refs++;
@@ -539,8 +539,8 @@ export class DpifXdp extends Dpif {
     const key = m.key.and(mask);
     // Without a UFID, name the flow by its match, as OVS hashes the key.
     const ufid = m.ufid ?? createHash('sha256').update(mask.buf).update(key.buf).digest().subarray(0, 16);
-    const maskHex = mask.hex(), keyHex = key.hex();
-    const old = this.flowsByUfid.get(ufid.toString('hex')) ?? this.flowsByMaskedKey.get(maskHex + keyHex);
+    const maskHex = mask.hex(), keyHex = key.hex(), ufidHex = ufid.toString('hex');
+    const old = this.flowsByUfid.get(ufidHex) ?? this.flowsByMaskedKey.get(maskHex + keyHex);
     if (old && m.cmd === FlowCmd.NEW && !old.mask.equals(mask)) throw new Error('flow exists with another mask');
     const flowId = this.allocId();
     let compiled;
@@ -556,12 +556,10 @@ export class DpifXdp extends Dpif {
     hkey.writeUInt16LE(maskId, TUPLE_OFF);
     const rec: FlowRec = {
       ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: m.actions, slow: compiled.slow, slowSkip: compiled.skip,
-      base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 },
+      base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 }, ufidHex, matchHex: maskHex + keyHex,
     };
     if (old) this.forget(old, false);
-    this.flowsByUfid.set(rec.ufid.toString('hex'), rec);
-    this.flowsById.set(flowId, rec);
-    this.flowsByMaskedKey.set(maskHex + keyHex, rec);
+    this.remember(rec);
     return { rec, old, flowVal: encodeFlow(gen, FLOW_F_ALIVE, compiled.actions), hkey };
   }
 
@@ -576,11 +574,7 @@ export class DpifXdp extends Dpif {
   private unput(rec: FlowRec, old: FlowRec | undefined): void {
     this.forget(rec, !old);
     try { this.killSlot(rec.flowId); } catch { this.freeIds.push(rec.flowId); }
-    if (old) {
-      this.flowsByUfid.set(old.ufid.toString('hex'), old);
-      this.flowsById.set(old.flowId, old);
-      this.flowsByMaskedKey.set(old.mask.hex() + old.key.hex(), old);
-    }
+    if (old) this.remember(old);
   }
 
   private batch?: { stats: MapBatch; flows: MapBatch; megaflows: MapBatch };
@@ -647,11 +641,17 @@ export class DpifXdp extends Dpif {
     for (const f of [...this.flowsByUfid.values()]) this.del({ cmd: FlowCmd.DEL, dpIfindex: 0, ufid: f.ufid });
   }
 
+  private remember(f: FlowRec): void {
+    this.flowsByUfid.set(f.ufidHex, f);
+    this.flowsById.set(f.flowId, f);
+    this.flowsByMaskedKey.set(f.matchHex, f);
+  }
+
   /** Drops bookkeeping; with `unrefMask`, releases the subtable too. */
   private forget(f: FlowRec, unrefMask: boolean): void {
-    this.flowsByUfid.delete(f.ufid.toString('hex'));
+    this.flowsByUfid.delete(f.ufidHex);
     this.flowsById.delete(f.flowId);
-    this.flowsByMaskedKey.delete(f.mask.hex() + f.key.hex());
+    this.flowsByMaskedKey.delete(f.matchHex);
     if (unrefMask) this.unrefMask(f.maskId);
   }
 
