@@ -12,11 +12,11 @@
  * SECONDS, CONTENDERS=xvs-tc,xvs-xdp,ovs-system,ovs-afxdp; CPU_PROFILE=PREFIX writes
  * a .cpuprofile of the xdp-vswitch daemon over each window).
  */
-import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BenchTopo, Endpoint, createTopo, destroyTopo, devStats, must } from './topo';
+import { BenchTopo, createTopo, destroyTopo, devStats, must } from './topo';
+import { startTrafgen, stopTrafgen, trafgenAlive, writeCfg } from './trafgen';
 import { BridgeContender, Contender, OvsContender, XvsContender, checkForwarding } from './contenders';
 import { summarize, mmm, si, printTable, environment } from '../bench-util';
 
@@ -133,33 +133,6 @@ export async function withExactFlows<T>(t: BenchTopo, c: Contender, maxIdleMs: n
   }
 }
 
-/* ---- trafgen ---------------------------------------------------------------- */
-
-/** One 60-byte Eth/IPv4/UDP frame a -> b with the given port fields (trafgen syntax). */
-export function trafgenCfg(file: string, a: Endpoint, b: Endpoint, sp: string, dp: string): string {
-  fs.writeFileSync(file, `{ eth(da=${b.mac}, sa=${a.mac}), ipv4(sa=${a.ip}, da=${b.ip}, ttl=64), udp(sp=${sp}, dp=${dp}), fill(0x41, 18) }\n`);
-  return file;
-}
-
-/** trafgen in a's namespace, in its own process group (stopped with SIGINT to the group). */
-function startTrafgen(a: Endpoint, cfg: string): { child: ChildProcess; err: () => string } {
-  const child = spawn('ip', ['netns', 'exec', a.ns, 'trafgen', '--no-sock-mem', '-Q', '-P', '1', '-o', a.dev, '-i', cfg],
-    { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4096); });
-  return { child, err: () => err };
-}
-
-async function stopTrafgen(g: { child: ChildProcess }): Promise<void> {
-  const pid = g.child.pid;
-  if (pid === undefined || g.child.exitCode !== null || g.child.signalCode !== null) return;
-  const done = new Promise<void>((r) => g.child.once('exit', () => r()));
-  try { process.kill(-pid, 'SIGINT'); } catch { /* gone */ }
-  const kill = setTimeout(() => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }, 3000);
-  await done;
-  clearTimeout(kill);
-}
-
 /* ---- the measurement ---------------------------------------------------------- */
 
 export interface FlowSetupResult {
@@ -203,12 +176,13 @@ export function cpuSeconds(pids: number[]): number {
  */
 export async function flowSetupRate(t: BenchTopo, c: Contender, opts: { seconds: number; warmupSeconds?: number; cpuProfile?: string }): Promise<FlowSetupResult> {
   const { a, b } = c.endpoints(t);
-  const cfg = trafgenCfg(path.join(t.workdir, 'flowrate.cfg'), a, b, 'dinc(1024, 65535, 1)', 'drnd()');
   return withExactFlows(t, c, 1000, async (u) => {
-    const g = startTrafgen(a, cfg);
+    // Written after withExactFlows' ping: the destination MAC is the sender's neighbour entry.
+    const cfg = writeCfg(path.join(t.workdir, 'flowrate.cfg'), a, b, { sport: [1024, 65535], dport: 'random' });
+    const g = startTrafgen(a, cfg, { senders: 1 });
     try {
       await sleep((opts.warmupSeconds ?? 1) * 1000);
-      if (g.child.exitCode !== null) throw new Error(`trafgen exited: ${g.err()}`);
+      if (!trafgenAlive(g)) throw new Error(`trafgen exited: ${g.stderr()}`);
       const profile = opts.cpuProfile && c instanceof XvsContender;
       if (profile) c.ctl('appctl', 'cpu-profile/start');
       // The window runs from the middle of the first reads to the middle of the last (a busy switch answers slowly).

@@ -43,6 +43,7 @@ const PERCPU_TYPES = new Set<number>([
 ]);
 
 const ENOENT = 2;
+const EINVAL = 22;
 const EOPNOTSUPP = 95;
 const ENOTSUPP = 524;          // kernel-internal, what 5.10 returns for batch ops a map type lacks
 const BPF_MAP_TYPE_ARRAY = 2;
@@ -175,6 +176,69 @@ export class BpfMap {
     if (r === -ENOENT) return false;
     throw new BpfError('bpf_map_delete_elem', -r, `map ${this.name}`);
   }
+
+  /**
+   * Writes entries 0..n-1 of the packed `keys`/`values` in order, in one
+   * BPF_MAP_UPDATE_BATCH where the kernel has it (an update per entry
+   * otherwise), stopping at the first entry that fails. Returns how many were
+   * written and that entry's error: a caller can handle it and go on from
+   * the next one, so one bad entry costs only itself.
+   */
+  updateMany(keys: Buffer, values: Buffer, n: number): { done: number; error?: BpfError } {
+    const ks = this.keySize, vs = this.valueBufSize;
+    if (keys.length < n * ks || values.length < n * vs) throw new RangeError(`map ${this.name}: batch buffers too small for ${n} entries`);
+    if (n === 0) return { done: 0 };
+    if (this.updateBatchSupported !== false) {
+      const count = [n];
+      const r = fn.bpf_map_update_batch(this.fd, keys, values, count, null) as number;
+      if (r === 0) { this.updateBatchSupported = true; return { done: n }; }
+      if (!(count[0] === 0 && this.updateBatchSupported === undefined && (r === -ENOTSUPP || r === -EOPNOTSUPP || r === -EINVAL))) {
+        this.updateBatchSupported = true;
+        return { done: count[0], error: new BpfError('bpf_map_update_batch', -r, `map ${this.name}`) };
+      }
+      this.updateBatchSupported = false;
+    }
+    for (let i = 0; i < n; i++) {
+      const r = fn.bpf_map_update_elem(this.fd, keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs), BPF_ANY) as number;
+      if (r !== 0) return { done: i, error: new BpfError('bpf_map_update_elem', -r, `map ${this.name}`) };
+    }
+    return { done: n };
+  }
+
+  /**
+   * Deletes the packed `keys` 0..n-1: BPF_MAP_DELETE_BATCH where the kernel
+   * has it. A missing key is not an error (skipped, as delete() returns
+   * false); returns how many of the keys were there.
+   */
+  deleteMany(keys: Buffer, n: number): number {
+    const ks = this.keySize;
+    if (keys.length < n * ks) throw new RangeError(`map ${this.name}: batch buffer too small for ${n} keys`);
+    let deleted = 0, i = 0;
+    while (i < n) {
+      if (this.deleteBatchSupported !== false) {
+        const count = [n - i];
+        const r = fn.bpf_map_delete_batch(this.fd, keys.subarray(i * ks), count, null) as number;
+        if (r === 0) { this.deleteBatchSupported = true; return deleted + count[0]; }
+        if (count[0] === 0 && this.deleteBatchSupported === undefined && (r === -ENOTSUPP || r === -EOPNOTSUPP || r === -EINVAL)) {
+          this.deleteBatchSupported = false;
+          continue;
+        }
+        this.deleteBatchSupported = true;
+        deleted += count[0];
+        i += count[0];
+        if (r !== -ENOENT) throw new BpfError('bpf_map_delete_batch', -r, `map ${this.name}`);
+        i++;                 // the missing key: skip it, go on with the rest
+      } else {
+        if (this.delete(keys.subarray(i * ks, (i + 1) * ks))) deleted++;
+        i++;
+      }
+    }
+    return deleted;
+  }
+
+  /** Whether the kernel does BPF_MAP_UPDATE_BATCH / DELETE_BATCH on this map (undefined until tried). */
+  updateBatchSupported: boolean | undefined;
+  deleteBatchSupported: boolean | undefined;
 
   /**
    * Iterate keys with bpf_map_get_next_key. Each yielded Buffer is a fresh

@@ -95,6 +95,8 @@ export const fn = {
   bpf_map_delete_elem: f(libbpf, 'int bpf_map_delete_elem(int fd, const void *key)'),
   bpf_map_get_next_key: f(libbpf, 'int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
   bpf_map_lookup_batch: f(libbpf, 'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)'),
+  bpf_map_update_batch: f(libbpf, 'int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, void *opts)'),
+  bpf_map_delete_batch: f(libbpf, 'int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, void *opts)'),
   bpf_obj_pin: f(libbpf, 'int bpf_obj_pin(int fd, const char *path)'),
   bpf_obj_get: f(libbpf, 'int bpf_obj_get(const char *path)'),
   bpf_obj_get_info_by_fd: f(libbpf, 'int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *info_len)'),

@@ -252,6 +252,8 @@ export class PerfRing extends EventEmitter {
       return total;
     }
     this.startIdx = n ? (this.startIdx + 1) % n : 0;
+    // A consumer may batch its work per turn (udpif installs a turn's flows together).
+    if (total > 0) this.emit('turn-end', total);
     if (more && this.immediate === null && this.pb !== null) {
       this.immediate = setImmediate(() => {
         this.immediate = null;

@@ -11,6 +11,7 @@ import {
 } from '../bpf';
 import { RtNetlink, kernelVersion } from '../netlink';
 import { PacketSocket } from '../netdev/rawsock';
+import { MapBatch } from '../bpf/map-batch';
 import { Dpif, DpifPort, DpifStats, PortHook, MeterConfig, MeterStats, FlowStatsEntry, DumpReply } from './dpif';
 import { FlowKey, VLAN_PRESENT } from './flow-key';
 import {
@@ -52,6 +53,8 @@ interface FlowRec {
   slow: boolean;         // actions run in userspace on every packet
   slowSkip: number;      // leading meter actions the fast path already ran before the upcall
   base: { packets: bigint; bytes: bigint; usedNs: bigint; tcpFlags: number };  // carried across modify
+  ufidHex: string;       // the bookkeeping maps' keys, computed once
+  matchHex: string;      // mask.hex() + key.hex()
 }
 
 interface MaskSlot { mask: FlowKey; refs: number; freedAt: number }
@@ -230,11 +233,9 @@ export class DpifXdp extends Dpif {
       const ufid = createHash('sha256').update(mask.buf).update(key.buf).digest().subarray(0, 16);
       const rec: FlowRec = {
         ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: [], slow: false, slowSkip: 0,
-        base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 },
+        base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 }, ufidHex: ufid.toString('hex'), matchHex: mask.hex() + key.hex(),
       };
-      this.flowsByUfid.set(rec.ufid.toString('hex'), rec);
-      this.flowsById.set(flowId, rec);
-      this.flowsByMaskedKey.set(mask.hex() + key.hex(), rec);
+      this.remember(rec);
       this.recoveredFlows.add(rec.ufid.toString('hex'));
       const slot = this.maskSlots[maskId];
       if (slot) slot.refs++;
@@ -520,6 +521,25 @@ export class DpifXdp extends Dpif {
   }
 
   private put(m: OvsFlowMsg): void {
+    const p = this.preparePut(m);
+    try {
+      this.maps.flow_stats.update(u32(p.rec.flowId), Buffer.alloc(this.ncpu * LAYOUT.xvs_flow_stats.size));
+      this.maps.flows.update(u32(p.rec.flowId), p.flowVal);
+      this.maps.megaflows.update(p.hkey, encodeFlowRef(p.rec.flowId, p.rec.gen));
+    } catch (e) {
+      this.unput(p.rec, p.old);
+      throw e;
+    }
+    this.finishPut(p.rec, p.old, m.clear);
+  }
+
+  /**
+   * Everything a put does short of writing the maps: the flow's slot,
+   * compiled actions and subtable, and its record (registered, so a later
+   * put of the same match sees it). The caller writes the maps, then calls
+   * finishPut, or unput if a write failed.
+   */
+  private preparePut(m: OvsFlowMsg): { rec: FlowRec; old?: FlowRec; flowVal: Buffer; hkey: Buffer } {
     if (!m.key || !m.actions) throw new Error('flow put needs KEY and ACTIONS');
     const mask = m.mask ? m.mask.clone() : FlowKey.exactMask();
     mask.setField('tuple_id', 0);
@@ -527,7 +547,8 @@ export class DpifXdp extends Dpif {
     const key = m.key.and(mask);
     // Without a UFID, name the flow by its match, as OVS hashes the key.
     const ufid = m.ufid ?? createHash('sha256').update(mask.buf).update(key.buf).digest().subarray(0, 16);
-    const old = this.flowsByUfid.get(ufid.toString('hex')) ?? this.flowsByMaskedKey.get(mask.hex() + key.hex());
+    const maskHex = mask.hex(), keyHex = key.hex(), ufidHex = ufid.toString('hex');
+    const old = this.flowsByUfid.get(ufidHex) ?? this.flowsByMaskedKey.get(maskHex + keyHex);
     if (old && m.cmd === FlowCmd.NEW && !old.mask.equals(mask)) throw new Error('flow exists with another mask');
     const flowId = this.allocId();
     let compiled;
@@ -539,23 +560,72 @@ export class DpifXdp extends Dpif {
     }
     const gen = this.gens[flowId];
     const maskId = old ? old.maskId : this.refMask(mask);
-    this.maps.flow_stats.update(u32(flowId), Buffer.alloc(this.ncpu * LAYOUT.xvs_flow_stats.size));
-    this.maps.flows.update(u32(flowId), encodeFlow(gen, FLOW_F_ALIVE, compiled.actions));
     const hkey = Buffer.from(key.buf);
     hkey.writeUInt16LE(maskId, TUPLE_OFF);
-    this.maps.megaflows.update(hkey, encodeFlowRef(flowId, gen));
-    const base = { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 };
-    if (old) {
-      if (!m.clear) Object.assign(base, this.statsOf(old));
-      this.forget(old, false);
-      this.killSlot(old.flowId);
-    }
     const rec: FlowRec = {
-      ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: m.actions, slow: compiled.slow, slowSkip: compiled.skip, base,
+      ufid: Buffer.from(ufid), key, mask, maskId, flowId, gen, actions: m.actions, slow: compiled.slow, slowSkip: compiled.skip,
+      base: { packets: 0n, bytes: 0n, usedNs: 0n, tcpFlags: 0 }, ufidHex, matchHex: maskHex + keyHex,
     };
-    this.flowsByUfid.set(rec.ufid.toString('hex'), rec);
-    this.flowsById.set(flowId, rec);
-    this.flowsByMaskedKey.set(mask.hex() + key.hex(), rec);
+    if (old) this.forget(old, false);
+    this.remember(rec);
+    return { rec, old, flowVal: encodeFlow(gen, FLOW_F_ALIVE, compiled.actions), hkey };
+  }
+
+  /** The maps now point at `rec`: retire the flow it replaced. */
+  private finishPut(rec: FlowRec, old: FlowRec | undefined, clear: boolean | undefined): void {
+    if (!old) return;
+    if (!clear) Object.assign(rec.base, this.statsOf(old));
+    this.killSlot(old.flowId);
+  }
+
+  /** A put whose map writes failed: its slot (maybe half written) is invalidated, the flow it replaced stays. */
+  private unput(rec: FlowRec, old: FlowRec | undefined): void {
+    this.forget(rec, !old);
+    try { this.killSlot(rec.flowId); } catch { this.freeIds.push(rec.flowId); }
+    if (old) this.remember(old);
+  }
+
+  private batch?: { stats: MapBatch; flows: MapBatch; megaflows: MapBatch };
+
+  /**
+   * New flows in one go (a turn of upcalls): the flow_stats, flows and
+   * megaflows writes of all of them in three BPF_MAP_UPDATE_BATCH calls, in
+   * that order, so the fast path never finds a megaflow before its slot.
+   * A flow replacing another one (rare here) is put on its own, after the
+   * staged ones. One result per put: undefined, or why it failed.
+   */
+  private putMany(ms: OvsFlowMsg[]): (Error | undefined)[] {
+    const b = (this.batch ??= { stats: new MapBatch(this.maps.flow_stats), flows: new MapBatch(this.maps.flows), megaflows: new MapBatch(this.maps.megaflows) });
+    const errs: (Error | undefined)[] = new Array(ms.length).fill(undefined);
+    const staged: { i: number; rec: FlowRec; hkey: Buffer }[] = [];
+    const flush = (): void => {
+      if (!staged.length) return;
+      const failed = new Set<number>();
+      const fail = (k: number, e: Error): void => { if (!failed.has(k)) { failed.add(k); errs[staged[k].i] = e; } };
+      b.stats.write(fail);
+      b.flows.write(fail);
+      const ok = staged.filter((_, k) => !failed.has(k));
+      for (const s of ok) b.megaflows.add(s.hkey, encodeFlowRef(s.rec.flowId, s.rec.gen));
+      b.megaflows.write((k, e) => { errs[ok[k].i] = e; });
+      for (const s of staged) if (errs[s.i]) this.unput(s.rec, undefined);
+      staged.length = 0;
+    };
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
+      try {
+        const old = m.ufid ? this.flowsByUfid.get(m.ufid.toString('hex')) : undefined;
+        if (old || m.cmd !== FlowCmd.NEW) { flush(); this.put(m); continue; }
+        const p = this.preparePut(m);
+        if (p.old) { this.unput(p.rec, p.old); flush(); this.put(m); continue; }
+        b.stats.add(u32(p.rec.flowId));
+        b.flows.add(u32(p.rec.flowId), p.flowVal);
+        staged.push({ i, rec: p.rec, hkey: p.hkey });
+      } catch (e) {
+        errs[i] = e as Error;
+      }
+    }
+    flush();
+    return errs;
   }
 
   private del(m: OvsFlowMsg): Buffer[] {
@@ -579,11 +649,17 @@ export class DpifXdp extends Dpif {
     for (const f of [...this.flowsByUfid.values()]) this.del({ cmd: FlowCmd.DEL, dpIfindex: 0, ufid: f.ufid });
   }
 
+  private remember(f: FlowRec): void {
+    this.flowsByUfid.set(f.ufidHex, f);
+    this.flowsById.set(f.flowId, f);
+    this.flowsByMaskedKey.set(f.matchHex, f);
+  }
+
   /** Drops bookkeeping; with `unrefMask`, releases the subtable too. */
   private forget(f: FlowRec, unrefMask: boolean): void {
-    this.flowsByUfid.delete(f.ufid.toString('hex'));
+    this.flowsByUfid.delete(f.ufidHex);
     this.flowsById.delete(f.flowId);
-    this.flowsByMaskedKey.delete(f.mask.hex() + f.key.hex());
+    this.flowsByMaskedKey.delete(f.matchHex);
     if (unrefMask) this.unrefMask(f.maskId);
   }
 
@@ -663,8 +739,50 @@ export class DpifXdp extends Dpif {
     this.put({ ...m, mask, cmd: modify ? FlowCmd.SET : FlowCmd.NEW, dpIfindex: this.dpIfindex });
   }
 
+  override get batchesUpcalls(): boolean { return true; }
+
+  override flowPutMany(ms: Omit<OvsFlowMsg, 'cmd' | 'dpIfindex'>[]): (Error | undefined)[] {
+    return this.putMany(ms.map((m) => ({ ...m, mask: m.mask && m.key ? odpMask(m.key, m.mask) : m.mask, cmd: FlowCmd.NEW, dpIfindex: this.dpIfindex })));
+  }
+
   override flowDel(ufid: Buffer): DumpReply | undefined {
     return this.delFlow({ cmd: FlowCmd.DEL, dpIfindex: this.dpIfindex, ufid });
+  }
+
+  private delBatch?: { keys: Buffer; flows: MapBatch };
+
+  /**
+   * The revalidator's deletes in a few syscalls: the megaflows entries in
+   * one BPF_MAP_DELETE_BATCH, then the dead flows[] slots in one update
+   * batch (the same two steps as delFlow, in the same order). No final
+   * counters are read (the revalidator has them from its dump).
+   */
+  override flowDelMany(ufids: Buffer[]): number {
+    const fs: FlowRec[] = [];
+    for (const u of ufids) { const f = this.flowsByUfid.get(u.toString('hex')); if (f) fs.push(f); }
+    if (!fs.length) return 0;
+    const mf = this.maps.megaflows, ks = mf.keySize;
+    const b = (this.delBatch ??= { keys: Buffer.alloc(0), flows: new MapBatch(this.maps.flows) });
+    if (b.keys.length < fs.length * ks) b.keys = Buffer.alloc(Math.max(fs.length, 256) * ks);
+    fs.forEach((f, i) => {
+      const k = b.keys.subarray(i * ks, (i + 1) * ks);
+      f.key.buf.copy(k, 0, 0, ks);
+      k.writeUInt16LE(f.maskId, TUPLE_OFF);
+    });
+    // A failure leaves entries behind that match nothing: the slots' generation changes below.
+    try { mf.deleteMany(b.keys, fs.length); } catch (e) { log.rateLimited('WARN', 'del-many', `megaflows delete: ${(e as Error).message}`); }
+    for (const f of fs) {
+      this.gens[f.flowId] = (this.gens[f.flowId] + 1) >>> 0;
+      b.flows.add(u32(f.flowId), encodeFlow(this.gens[f.flowId], 0, []));
+      this.forget(f, true);
+    }
+    const failed = new Set<number>();
+    b.flows.write((i, e) => {
+      failed.add(i);    // as killSlot: a slot that could not be invalidated is not reused
+      log.rateLimited('WARN', 'del-slot', `flow slot ${fs[i].flowId} not invalidated: ${e.message}`);
+    });
+    fs.forEach((f, i) => { if (!failed.has(i)) this.freeIds.push(f.flowId); });
+    return fs.length;
   }
 
   override flowGet(ufid: Buffer): DumpReply | undefined {
@@ -895,6 +1013,8 @@ export class DpifXdp extends Dpif {
         log.rateLimited('ERR', 'sample', `upcall processing failed: ${(e as Error).message}`);
       }
     });
+    // Upcalls come in ring turns: udpif installs a turn's flows together.
+    this.ring.on('turn-end', () => this.emit('upcall-batch-end'));
     this.ring.on('lost', (n: number) => log.rateLimited('WARN', 'lost', `perf ring lost ${n} upcalls`));
     this.ring.start();
   }

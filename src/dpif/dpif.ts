@@ -100,9 +100,34 @@ export abstract class Dpif extends EventEmitter {
     this.transact(encodeFlowMsg({ ...m, cmd: modify ? FlowCmd.SET : FlowCmd.NEW, dpIfindex: this.dpIfindex }));
   }
 
+  /**
+   * New flows, as a batch of OVS dpif_operate puts: one result per flow,
+   * undefined or why it was not installed. Datapaths that can write many
+   * flows at once override it.
+   */
+  flowPutMany(ms: Omit<OvsFlowMsg, 'cmd' | 'dpIfindex'>[]): (Error | undefined)[] {
+    return ms.map((m) => {
+      try { this.flowPut(m); return undefined; } catch (e) { return e as Error; }
+    });
+  }
+
+  /**
+   * True when the dpif hands upcalls over in batches: it emits 'upcall' for
+   * each, then 'upcall-batch-end', and a consumer may hold its work (flow
+   * installs) until then. Otherwise every upcall stands alone.
+   */
+  get batchesUpcalls(): boolean { return false; }
+
   flowDel(ufid: Buffer): DumpReply | undefined {
     const r = this.transact(encodeFlowMsg({ cmd: FlowCmd.DEL, dpIfindex: this.dpIfindex, ufid }));
     return r.length ? (decodeFlowMsg(r[0]) as DumpReply) : undefined;
+  }
+
+  /** Deletes the flows named (unknown ones are skipped), as a batch of dpif_operate dels; returns how many were deleted. */
+  flowDelMany(ufids: Buffer[]): number {
+    let n = 0;
+    for (const u of ufids) if (this.flowDel(u)) n++;
+    return n;
   }
 
   flowGet(ufid: Buffer): DumpReply | undefined {

@@ -102,6 +102,9 @@ export class Udpif extends EventEmitter {
    * built at an older value is not trusted.
    */
   private revalSeq = 0;
+  private readonly onBatchEnd = (): void => this.installPending();
+  /** Megaflows of this batch of upcalls, tracked already, to install together (OVS handle_upcalls). */
+  private pending: { put: Parameters<Dpif['flowPut']>[0]; f: Installed }[] = [];
   enabled = true;                       // install datapath flows at all (off: every packet is an upcall)
   /**
    * upcall/disable-megaflows: install exact-match flows (every field the
@@ -114,9 +117,14 @@ export class Udpif extends EventEmitter {
   constructor(private readonly dpif: Dpif, private readonly ctx: XlateContext) {
     super();
     dpif.on('upcall', this.onUpcall);
+    dpif.on('upcall-batch-end', this.onBatchEnd);
   }
 
-  close(): void { this.dpif.off('upcall', this.onUpcall); }
+  close(): void {
+    this.installPending();
+    this.dpif.off('upcall', this.onUpcall);
+    this.dpif.off('upcall-batch-end', this.onBatchEnd);
+  }
 
   /** An upcall's message bytes; a dpif in this process may pass the message it encoded too. */
   private handle(buf: Buffer, decoded?: OvsPacketMsg): void {
@@ -149,7 +157,14 @@ export class Udpif extends EventEmitter {
     this.emit('packet-in', pin);
   }
 
-  /** Translate, install, execute. */
+  /**
+   * Translate, execute, install. The packet goes out before its flow is
+   * installed, as dpif-netdev does: a later packet of the flow then either
+   * upcalls behind it or hits the flow after it was sent (no reordering),
+   * and the first packet does not wait for the install. The megaflow is
+   * tracked at once (a later upcall of this batch sees it) and installed
+   * with the rest of the batch.
+   */
   private miss(key: FlowKey, packet: Buffer, len: number): void {
     const x = xlate(this.ctx, key, { credit: { packets: 1n, bytes: BigInt(len) } });
     const limited = this.enabled && this.flows.size >= this.flowLimit;
@@ -157,25 +172,36 @@ export class Udpif extends EventEmitter {
       this.counters.limited++;
       log.rateLimited('WARN', 'limit', `datapath flow limit ${this.flowLimit} reached: forwarding upcalls without installing megaflows`);
     }
-    // The packet goes out before its flow is installed, as dpif-netdev does: a
-    // later packet of the flow then either upcalls behind it or hits the flow
-    // after it was sent (no reordering), and the first packet does not wait
-    // for the install.
     if (x.actions.length && packet.length >= len) {
       this.dpif.execute(packet, key, x.actions);
       this.counters.executed++;
     }
     const mask = this.enabled && !limited ? this.disjoin(key, this.megaflowsOn ? x.wc : exactWildcards(key)) : undefined;
-    if (mask) {
-      const ufid = newUfid();
-      try {
-        this.dpif.flowPut({ ufid, key, mask, actions: x.actions });   // the datapath applies the mask
-        this.track({ ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n }, installedMs: monoMs(), xcache: x.xcache });
-        this.counters.installed++;
-      } catch (e) {
-        this.counters.installFailed++;
-        log.rateLimited('WARN', 'put', `megaflow not installed: ${(e as Error).message}`);
-      }
+    if (!mask) return;
+    const ufid = newUfid();
+    const f: Installed = { ufid, key: key.and(mask), mask, wc: x.wc, macs: x.macs, pushed: { packets: 0n, bytes: 0n }, installedMs: monoMs(), xcache: x.xcache };
+    this.track(f);
+    this.pending.push({ put: { ufid, key, mask, actions: x.actions }, f });   // the datapath applies the mask
+    if (!this.dpif.batchesUpcalls) this.installPending();
+  }
+
+  /** Installs the batch's megaflows in one dpif operation; a flow that failed is untracked (its next packet upcalls again). */
+  private installPending(): void {
+    const ps = this.pending;
+    if (!ps.length) return;
+    this.pending = [];
+    let errs: (Error | undefined)[];
+    try {
+      errs = this.dpif.flowPutMany(ps.map((p) => p.put));
+    } catch (e) {
+      errs = ps.map(() => e as Error);
+    }
+    for (let i = 0; i < ps.length; i++) {
+      const e = errs[i];
+      if (!e) { this.counters.installed++; continue; }
+      if (this.flows.get(ps[i].f.ufid.toString('hex')) === ps[i].f) this.untrack(ps[i].f);
+      this.counters.installFailed++;
+      log.rateLimited('WARN', 'put', `megaflow not installed: ${e.message}`);
     }
   }
 
@@ -186,6 +212,9 @@ export class Udpif extends EventEmitter {
    * upcalls and installs the right one).
    */
   revalidate(affects?: (f: Installed) => boolean): number {
+    // A MAC learned mid-batch revalidates synchronously: the batch's tracked
+    // flows must be in the datapath first, or they look gone and are untracked.
+    this.installPending();
     // Everything is re-checked after a change to the tables or ports: caches built before it are stale.
     if (!affects) this.bumpRevalSeq();
     let n = 0;
@@ -244,12 +273,14 @@ export class Udpif extends EventEmitter {
    * limit); then adapts the flow limit to the pass's duration as OVS does.
    */
   revalidatorPass(): { pushed: number; expired: number } {
+    this.installPending();
     const t0 = performance.now();
     const n = this.flows.size;
     const maxIdle = n > this.flowLimit ? 100 : this.maxIdleMs;
     const killAll = n > 2 * this.flowLimit;
     const now = monoMs();
     let pushed = 0, expired = 0;
+    const dels: Buffer[] = [];
     for (const d of this.dpif.flowStatsDump()) {
       const f = this.flows.get(d.ufid.toString('hex'));
       if (!f) continue;
@@ -261,11 +292,12 @@ export class Udpif extends EventEmitter {
       }
       const lastUsed = d.usedMs > 0 ? d.usedMs : f.installedMs;
       if (killAll || now - lastUsed > maxIdle) {
-        this.dpif.flowDel(f.ufid);
+        dels.push(f.ufid);
         this.untrack(f);
         expired++;
       }
     }
+    this.dpif.flowDelMany(dels);     // one batch (dpif-xdp: a few syscalls instead of 2-3 per flow)
     this.counters.idleExpired += expired;
     const ms = performance.now() - t0;
     this.adaptFlowLimit(n, ms);
@@ -310,6 +342,7 @@ export class Udpif extends EventEmitter {
    * looked at; otherwise it is deleted and its next packet upcalls.
    */
   adopt(): { kept: number; deleted: number } {
+    this.installPending();
     const dumped = this.dpif.flowDump();
     for (const d of dumped) xlate(this.ctx, d.key, {});
     let kept = 0, deleted = 0;
@@ -345,6 +378,7 @@ export class Udpif extends EventEmitter {
   }
 
   flush(): void {
+    this.installPending();          // counted as installed, then flushed with the rest
     this.dpif.flowFlush();
     this.flows.clear();
     this.byMask.clear();

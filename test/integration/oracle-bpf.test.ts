@@ -80,6 +80,17 @@ describe('oracle over the BPF fast path (root, BPF_PROG_RUN)', function () {
       shadow.transact(encodeFlowMsg({ cmd: FlowCmd.DEL, dpIfindex: dp.dpIfindex, ufid }));
       return r;
     };
+    const putMany = dp.flowPutMany.bind(dp), delMany = dp.flowDelMany.bind(dp);
+    dp.flowPutMany = (ms) => {
+      const errs = putMany(ms);
+      ms.forEach((m, i) => { if (!errs[i]) shadow.transact(encodeFlowMsg({ ...m, cmd: FlowCmd.NEW, dpIfindex: dp.dpIfindex })); });
+      return errs;
+    };
+    dp.flowDelMany = (ufids) => {
+      const n = delMany(ufids);
+      for (const ufid of ufids) shadow.transact(encodeFlowMsg({ cmd: FlowCmd.DEL, dpIfindex: dp.dpIfindex, ufid }));
+      return n;
+    };
     dp.execute = (_packet, _key, actions): void => { executed = [...executed, ...actions]; };
   });
 
