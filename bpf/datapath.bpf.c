@@ -67,7 +67,8 @@ struct xvs_scratch {
  * probe. A kernel HASH/LRU_HASH would jhash all 80 key bytes and take the LRU
  * lock on insert; this costs ten multiplies and ten compares. Only this CPU
  * writes its copy, and the hooks do not nest (softirq), so an entry is never
- * read half-written by a packet.
+ * read half-written by a packet. An empty (zeroed) entry never matches: a
+ * packet's key has in_port >= 1.
  */
 struct xvs_emc_entry {
 	struct xvs_flow_key key;
