@@ -47,21 +47,42 @@
  * it is the upcall header's key in place (no copy for perf output), and the
  * verifier does not track map contents, so every parse path reaches the
  * lookup in the same state instead of one state per header combination. */
+#define XVS_PORT_CACHE 64
+
 struct xvs_scratch {
 	struct xvs_upcall up;          /* up.key: the packet's flow key */
 	struct xvs_flow_key masked;    /* key & mask of the subtable being probed */
 	struct xvs_layout lay;         /* header offsets for set-field actions */
 	__s32 last_out;                /* TC: index of the consuming OUTPUT */
+	__u32 port_cache[XVS_PORT_CACHE];   /* ifindex % XVS_PORT_CACHE -> port_no, see xvs_in_port() */
+	__u64 clock_jiffies;           /* see xvs_used_now() */
+	__u64 clock_ns;
 };
 
 /* ---- maps (names are the userspace contract) ------------------------------ */
 
+/*
+ * The exact-match cache, per CPU as OVS's is per PMD thread: direct-mapped,
+ * indexed by a multiplicative hash of the key, the full key compared on a
+ * probe. A kernel HASH/LRU_HASH would jhash all 80 key bytes and take the LRU
+ * lock on insert; this costs ten multiplies and ten compares. Only this CPU
+ * writes its copy, and the hooks do not nest (softirq), so an entry is never
+ * read half-written by a packet. An empty (zeroed) entry never matches: a
+ * packet's key has in_port >= 1.
+ */
+struct xvs_emc_entry {
+	struct xvs_flow_key key;
+	struct xvs_flow_ref ref;       /* gen + flow_id, checked against flows[] on a hit */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XVS_EMC_ENTRIES);
-	__type(key, struct xvs_flow_key);
-	__type(value, struct xvs_flow_ref);
+	__type(key, __u32);
+	__type(value, struct xvs_emc_entry);
 } emc SEC(".maps");
+
+_Static_assert((XVS_EMC_ENTRIES & (XVS_EMC_ENTRIES - 1)) == 0, "EMC index is a hash's top bits");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -194,6 +215,28 @@ static __always_inline int xvs_drop(const int hook)
 	return hook == XVS_HOOK_XDP ? XDP_DROP : TC_ACT_SHOT;
 }
 
+/*
+ * Datapath port of the ingress device, or -1 if it is not one of ours.
+ * port_of_ifindex is a HASH (ifindexes are sparse), a lookup that costs a
+ * jhash; a per-CPU cache in front of it answers when ports[] still maps that
+ * port to this ifindex (the array lookup is inlined), so it needs no
+ * invalidation: userspace changes ports[] when a port goes or moves.
+ */
+static __always_inline int xvs_in_port(struct xvs_scratch *s, __u32 ifindex)
+{
+	__u32 *slot = &s->port_cache[ifindex % XVS_PORT_CACHE];
+	__u32 port_no = *slot, *p;
+	struct xvs_port *port = bpf_map_lookup_elem(&ports, &port_no);
+
+	if (port && port->ifindex == ifindex)
+		return port_no;
+	p = bpf_map_lookup_elem(&port_of_ifindex, &ifindex);
+	if (!p)
+		return -1;
+	*slot = *p;
+	return *p;
+}
+
 /* ---- flow key extraction --------------------------------------------------- */
 
 #define XVS_TC_PULL 256   /* bytes made linear at TC when headers straddle frags */
@@ -243,15 +286,47 @@ static __always_inline struct xvs_flow *xvs_flow_get(__u32 flow_id, __u32 gen)
 	return flow;
 }
 
-static __always_inline void xvs_emc_insert(struct xvs_flow_key *key, const struct xvs_flow_ref *ref,
-					   const struct xvs_config *cfg)
+/*
+ * EMC slot of a key: a sum of per-word products by distinct odd constants; a
+ * change in input bit j changes product bits >= j, so the top bits depend on
+ * every key bit. The words are independent (no multiply chain).
+ */
+static __always_inline __u32 xvs_emc_index(const struct xvs_flow_key *key)
+{
+	const __u64 *w = (const __u64 *)key;
+	__u64 h = 0;
+
+#pragma unroll
+	for (int i = 0; i < XVS_KEY_WORDS; i++)
+		h += w[i] * (0x9e3779b97f4a7c15ULL + 2 * 0x632be59bd9b4e019ULL * i);
+	return h >> (64 - __builtin_ctz(XVS_EMC_ENTRIES));
+}
+
+static __always_inline int xvs_key_equal(const struct xvs_flow_key *a, const struct xvs_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	__u64 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < XVS_KEY_WORDS; i++)
+		diff |= x[i] ^ y[i];
+	return !diff;
+}
+
+static __always_inline void xvs_emc_insert(struct xvs_emc_entry *e, const struct xvs_flow_key *key,
+					   const struct xvs_flow_ref *ref, const struct xvs_config *cfg)
 {
 	__u32 inv = cfg->emc_insert_inv_prob;
+	const __u64 *k = (const __u64 *)key;
+	__u64 *d = (__u64 *)&e->key;
 
 	/* OVS inserts with probability 1/N so that short flows do not thrash it */
 	if (inv > 1 && bpf_get_prandom_u32() % inv)
 		return;
-	bpf_map_update_elem(&emc, key, ref, BPF_ANY);
+#pragma unroll
+	for (int i = 0; i < XVS_KEY_WORDS; i++)
+		d[i] = k[i];
+	e->ref = *ref;
 }
 
 static __always_inline struct xvs_flow *
@@ -260,15 +335,18 @@ xvs_lookup(struct xvs_scratch *s, const struct xvs_config *cfg, struct xvs_dp_st
 	struct xvs_flow_key *key = &s->up.key;
 	struct xvs_mask_order *order;
 	struct xvs_flow_ref *ref;
+	struct xvs_emc_entry *e = NULL;
 	struct xvs_flow *flow;
 	__u32 sel;
 
 	if (cfg->flags & XVS_CFG_F_EMC) {
-		ref = bpf_map_lookup_elem(&emc, key);
-		if (ref) {
-			__u32 id = ref->flow_id;
+		__u32 slot = xvs_emc_index(key);
 
-			flow = xvs_flow_get(id, ref->gen);
+		e = bpf_map_lookup_elem(&emc, &slot);
+		if (e && xvs_key_equal(&e->key, key)) {
+			__u32 id = e->ref.flow_id;
+
+			flow = xvs_flow_get(id, e->ref.gen);
 			if (flow) {
 				st->emc_hit++;
 				*flow_id = id;
@@ -318,8 +396,8 @@ xvs_lookup(struct xvs_scratch *s, const struct xvs_config *cfg, struct xvs_dp_st
 			(*hits)++;
 		st->mf_hit++;
 		st->masks_probed += i + 1;
-		if (cfg->flags & XVS_CFG_F_EMC)
-			xvs_emc_insert(key, ref, cfg);
+		if (e)
+			xvs_emc_insert(e, key, ref, cfg);
 		*flow_id = id;
 		return flow;
 	}
@@ -335,7 +413,25 @@ xvs_lookup(struct xvs_scratch *s, const struct xvs_config *cfg, struct xvs_dp_st
 #define xvs_now() bpf_ktime_get_coarse_ns()
 #endif
 
-static __always_inline void xvs_flow_used(__u32 flow_id, __u32 len, __be16 tcp_flags)
+/*
+ * The clock for `used`, read once per tick per CPU: bpf_jiffies64() is
+ * inlined by the verifier (a load), while even the coarse clock is a helper
+ * call (~13 ns per hit measured here). The coarse clock only moves at a tick,
+ * so this is the same value, give or take the tick in which jiffies and the
+ * timekeeper are updated.
+ */
+static __always_inline __u64 xvs_used_now(struct xvs_scratch *s)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != s->clock_jiffies) {
+		s->clock_jiffies = j;
+		s->clock_ns = xvs_now();
+	}
+	return s->clock_ns;
+}
+
+static __always_inline void xvs_flow_used(struct xvs_scratch *s, __u32 flow_id, __u32 len, __be16 tcp_flags)
 {
 	struct xvs_flow_stats *fs = bpf_map_lookup_elem(&flow_stats, &flow_id);
 
@@ -343,7 +439,7 @@ static __always_inline void xvs_flow_used(__u32 flow_id, __u32 len, __be16 tcp_f
 		return;
 	fs->packets++;
 	fs->bytes += len;
-	fs->used_ns = xvs_now();
+	fs->used_ns = xvs_used_now(s);
 	fs->tcp_flags |= bpf_ntohs(tcp_flags);
 }
 
@@ -765,6 +861,25 @@ static __always_inline int xvs_xdp_redirected(long ret, struct xvs_dp_stats *st)
 	return XDP_DROP;
 }
 
+/* OUTPUT to port: last = the OUTPUT that consumes the packet (TC; XDP's is always the last). */
+static __always_inline int xvs_output(void *ctx, const int hook, __u32 port, int last, struct xvs_dp_stats *st)
+{
+	struct xvs_port *p;
+
+	if (hook == XVS_HOOK_XDP)
+		return xvs_xdp_redirected(bpf_redirect_map(&tx_ports, port, 0), st);
+	p = bpf_map_lookup_elem(&ports, &port);
+	if (!p || !p->ifindex) {
+		st->tx_errors++;
+		return last ? TC_ACT_SHOT : XVS_ACT_NEXT;
+	}
+	if (last)
+		return bpf_redirect(p->ifindex, 0);
+	if (bpf_clone_redirect(ctx, p->ifindex, 0))
+		st->tx_errors++;
+	return XVS_ACT_NEXT;
+}
+
 /*
  * n_actions, read afresh at every use: a count the verifier has narrowed
  * differently on different paths (each loop exit pins it down) would make it
@@ -803,24 +918,8 @@ static __always_inline int xvs_action(void *ctx, const int hook, struct xvs_scra
 				      const struct xvs_action *a, __u32 i, struct xvs_dp_stats *st)
 {
 	switch (a->type) {
-	case XVS_ACT_OUTPUT: {
-		__u32 port = a->arg;
-		int last = (int)i == s->last_out;
-		struct xvs_port *p;
-
-		if (hook == XVS_HOOK_XDP)
-			return xvs_xdp_redirected(bpf_redirect_map(&tx_ports, port, 0), st);
-		p = bpf_map_lookup_elem(&ports, &port);
-		if (!p || !p->ifindex) {
-			st->tx_errors++;
-			return last ? TC_ACT_SHOT : XVS_ACT_NEXT;
-		}
-		if (last)
-			return bpf_redirect(p->ifindex, 0);
-		if (bpf_clone_redirect(ctx, p->ifindex, 0))
-			st->tx_errors++;
-		return XVS_ACT_NEXT;
-	}
+	case XVS_ACT_OUTPUT:
+		return xvs_output(ctx, hook, a->arg, (int)i == s->last_out, st);
 	case XVS_ACT_FLOOD:
 		if (hook == XVS_HOOK_XDP) {
 			__u32 zero = 0;
@@ -904,6 +1003,11 @@ static __noinline int xvs_action_tc(struct __sk_buff *skb, struct xvs_scratch *s
 static __always_inline int xvs_execute(void *ctx, const int hook, struct xvs_scratch *s,
 				       const struct xvs_flow *flow, struct xvs_dp_stats *st)
 {
+	/* The common flow, a single OUTPUT: no action call, no scan for the
+	 * consuming OUTPUT. */
+	if (xvs_n_actions(flow) == 1 && flow->actions[0].type == XVS_ACT_OUTPUT)
+		return xvs_output(ctx, hook, flow->actions[0].arg, 1, st);
+
 	/* Kept in map memory: as a known constant it would make the verifier
 	 * walk the action loop once per possible value. */
 	s->last_out = hook == XVS_HOOK_TC ? xvs_tc_last_output(flow) : -1;
@@ -932,23 +1036,23 @@ static __always_inline int xvs_datapath(void *ctx, const int hook)
 	struct xvs_config *cfg;
 	struct xvs_dp_stats *st;
 	struct xvs_flow *flow;
-	__u32 *port;
+	int port;
 
 	if (hook == XVS_HOOK_XDP)
 		ifindex = ((struct xdp_md *)ctx)->ingress_ifindex;
 	else
 		ifindex = ((struct __sk_buff *)ctx)->ifindex;
-	port = bpf_map_lookup_elem(&port_of_ifindex, &ifindex);
-	if (!port)
-		return xvs_pass(hook);   /* not one of ours */
 
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	st = bpf_map_lookup_elem(&dp_stats, &zero);
 	if (!s || !cfg || !st)
 		return xvs_pass(hook);
+	port = xvs_in_port(s, ifindex);
+	if (port < 0)
+		return xvs_pass(hook);   /* not one of ours */
 
-	if (xvs_extract(ctx, hook, *port, s) != XVS_PARSE_OK)
+	if (xvs_extract(ctx, hook, port, s) != XVS_PARSE_OK)
 		st->parse_truncated++;
 
 	flow = xvs_lookup(s, cfg, st, &flow_id);
@@ -957,7 +1061,7 @@ static __always_inline int xvs_datapath(void *ctx, const int hook)
 		xvs_upcall(ctx, hook, s, XVS_UPCALL_MISS, 0, st);
 		return xvs_drop(hook);   /* userspace re-executes it */
 	}
-	xvs_flow_used(flow_id, xvs_pkt_len(ctx, hook), s->up.key.tcp_flags);
+	xvs_flow_used(s, flow_id, xvs_pkt_len(ctx, hook), s->up.key.tcp_flags);
 	return xvs_execute(ctx, hook, s, flow, st);
 }
 

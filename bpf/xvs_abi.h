@@ -19,7 +19,7 @@
 #define XVS_MAX_ACTIONS   16      /* actions per megaflow */
 #define XVS_MAX_FLOWS     65536   /* megaflow slots as compiled (flows[], flow_stats[], megaflow hash);
                                    * the daemon resizes these maps at load (other_config:flow-limit) */
-#define XVS_EMC_ENTRIES   8192    /* exact-match cache (LRU) */
+#define XVS_EMC_ENTRIES   8192    /* exact-match cache slots per CPU (direct-mapped, power of 2) */
 #define XVS_MAX_PORTS     1024    /* datapath port numbers 0..1023 */
 #define XVS_UPCALL_MAX_PKT 9216   /* bytes of packet copied to userspace at most */
 #define XVS_MAX_METERS    1024    /* datapath meter ids 0..1023 */
@@ -131,7 +131,7 @@ struct xvs_flow {              /* value of flows[flow_id] */
 struct xvs_flow_stats {        /* per-CPU value of flow_stats[flow_id] */
 	__u64 packets;
 	__u64 bytes;
-	__u64 used_ns;             /* CLOCK_MONOTONIC of the last hit (coarse: tick resolution on 5.11+) */
+	__u64 used_ns;             /* CLOCK_MONOTONIC of the last hit, tick resolution (read once per tick per CPU) */
 	__u16 tcp_flags;           /* OR of TCP flags seen */
 	__u16 pad[3];
 };
