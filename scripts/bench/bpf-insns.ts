@@ -22,7 +22,7 @@ import koffi from 'koffi';
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import { BpfMap, bpfObjId } from '../../src/bpf/map';
+import { BpfMap, bpfObjId, pinnedMapMaxEntries } from '../../src/bpf/map';
 import { fn, libbpf, Ptr as CPtr } from '../../src/bpf/native';
 import { DpifXdp, probeFeatures } from '../../src/dpif/dpif-xdp';
 import { FlowKey, FRAG_ANY, FRAG_LATER } from '../../src/dpif/flow-key';
@@ -291,7 +291,11 @@ class Loaded {
     if (pinDir) {
       for (let m = fn.bpf_object__next_map(obj, null); m; m = fn.bpf_object__next_map(obj, m)) {
         const p = `${pinDir}/${fn.bpf_map__name(m) as string}`;
-        if (fs.existsSync(p)) fn.bpf_map__set_pin_path(m, p);
+        if (!fs.existsSync(p)) continue;
+        // The daemon sizes the flow maps at load (other_config:flow-limit): reuse needs the same size.
+        const n = pinnedMapMaxEntries(p);
+        if (n) fn.bpf_map__set_max_entries(m, n);
+        fn.bpf_map__set_pin_path(m, p);
       }
     }
     if ((fn.bpf_object__load(obj) as number) < 0) throw new Error(`cannot load ${file}`);

@@ -19,6 +19,7 @@ import { flowSetupRate, upcallCtl } from './flowsetup';
 import { firstPacketLatency } from './latency';
 import { CostRow, daemonCost } from './daemon-cost';
 import { inclusiveShares, summarizeProfile } from './cpuprofile';
+import { bpfInsnTable, formatBpfInsnTable } from './bpf-insns';
 import { loadBetween, loadSnapshot } from './load';
 import { plotSvg } from './plot';
 import { formatTable, Results, Row, Sample } from './report';
@@ -269,6 +270,11 @@ async function main(): Promise<void> {
       `share of busy samples with each on the stack: ${Object.entries(shares).map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(', ')}\n`);
     console.log('| function (self time) | self % | total % |\n|---|---|---|');
     for (const l of p.lines) console.log(`| ${l.fn} | ${l.selfPct.toFixed(1)} | ${l.totalPct.toFixed(1)} |`);
+  }
+  try {
+    console.log(`\nBPF instructions per fast-path packet (scripts/bench/bpf-insns.ts):\n\n${formatBpfInsnTable(await bpfInsnTable())}`);
+  } catch (e) {
+    console.log(`\nBPF instruction counts: ${(e as Error).message}`);
   }
   console.log(`\nContenders: ${contenders.map((c) => `${c.id} = ${c.label}`).join('; ')}`);
   console.log(`Results: ${path.join(outDir, 'suite.json')}, plot: ${path.join(outDir, 'suite.svg')}`);
