@@ -192,9 +192,11 @@ export class BpfMap {
       const count = [n];
       const r = fn.bpf_map_update_batch(this.fd, keys, values, count, null) as number;
       if (r === 0) { this.updateBatchSupported = true; return { done: n }; }
-      if (!(count[0] === 0 && this.updateBatchSupported === undefined && (r === -ENOTSUPP || r === -EOPNOTSUPP || r === -EINVAL))) {
+      // A kernel without the batch op for this map type (5.10's per-CPU arrays) fails before
+      // touching count, which libbpf then leaves at n: decide on the error alone.
+      if (!(this.updateBatchSupported === undefined && (r === -ENOTSUPP || r === -EOPNOTSUPP || r === -EINVAL))) {
         this.updateBatchSupported = true;
-        return { done: count[0], error: new BpfError('bpf_map_update_batch', -r, `map ${this.name}`) };
+        return { done: count[0] < n ? count[0] : 0, error: new BpfError('bpf_map_update_batch', -r, `map ${this.name}`) };
       }
       this.updateBatchSupported = false;
     }
@@ -219,13 +221,14 @@ export class BpfMap {
         const count = [n - i];
         const r = fn.bpf_map_delete_batch(this.fd, keys.subarray(i * ks), count, null) as number;
         if (r === 0) { this.deleteBatchSupported = true; return deleted + count[0]; }
-        if (count[0] === 0 && this.deleteBatchSupported === undefined && (r === -ENOTSUPP || r === -EOPNOTSUPP || r === -EINVAL)) {
-          this.deleteBatchSupported = false;
+        if (this.deleteBatchSupported === undefined && (r === -ENOTSUPP || r === -EOPNOTSUPP || r === -EINVAL)) {
+          this.deleteBatchSupported = false;     // as in updateMany: count is not trustworthy here
           continue;
         }
         this.deleteBatchSupported = true;
-        deleted += count[0];
-        i += count[0];
+        const done = count[0] < n - i ? count[0] : 0;
+        deleted += done;
+        i += done;
         if (r !== -ENOENT) throw new BpfError('bpf_map_delete_batch', -r, `map ${this.name}`);
         i++;                 // the missing key: skip it, go on with the rest
       } else {

@@ -35,7 +35,8 @@ bad() { echo "VMTEST check failed: $*"; FAILS=$((FAILS + 1)); }
 vsctl() { /usr/local/bin/xdp-vsctl "$@"; }
 appctl() { /usr/local/bin/xdp-appctl "$@"; }
 in_ns() { ns=$1; shift; $IP netns exec "$ns" "$@"; }
-alive() { [ -r /proc/$1/status ] && ! grep -q '^State:.*Z' /proc/$1/status; }   # a zombie is not alive
+# A zombie is not alive; read status once (a process exiting between two reads looked alive).
+alive() { _st=$(cat /proc/$1/status 2>/dev/null) || return 1; ! echo "$_st" | grep -q '^State:.*Z'; }
 
 # host NS PORT IP MAC: a namespace whose eth0 is a veth; PORT (root namespace) is its switch side
 host() {
