@@ -12,10 +12,8 @@
  *
  * 100 k flows: UDP from A to B with 400 x 251 (source, destination) port
  * pairs (trafgen dinc, coprime ranges: 100 400 distinct 5-tuples) through a
- * table (reval-cost.ts exactPortRules) that makes each of our megaflows
- * exact on both ports (the same table on OVS, which still makes wide
- * megaflows from it: there `upcall/disable-megaflows`, until ours has that
- * command too); flow-limit 200 000 and max-idle
+ * table (reval-cost.ts exactPortRules) and `upcall/disable-megaflows` on
+ * both switches (one datapath flow per 5-tuple); flow-limit 200 000 and max-idle
  * one hour on both. Both switches start their dynamic limit at 10 000 and
  * add 1 000 per fast revalidator pass, so filling takes ~90 s.
  *
@@ -50,6 +48,7 @@ export interface CostRow {
   rssMiB: number;
   bpfMiB?: number;         // xdp-vswitchd: kernel memory of its BPF maps
   flows?: number;          // datapath flows at the end of the phase
+  flowLimit?: number;      // the dynamic flow limit then (a slow pass shrinks it, and flows above it expire in 100 ms)
   passMs?: number;         // revalidator pass (upcall/show dump duration)
   addFlowsS?: number;      // rules phase: add-flows of the whole file
   dumpFlowsS?: number;     // rules phase: dump-flows of every rule
@@ -112,10 +111,11 @@ async function cpuWindows(pids: number[], opts: Required<CostOptions>): Promise<
   return { pcts, rssMiB: rss };
 }
 
-/** upcall/show of either switch: current datapath flows and the last dump (revalidator pass) duration. */
-function upcallShow(ctl: Ctl): { flows: number; passMs: number } {
+/** upcall/show of either switch: current datapath flows, the dynamic flow limit and the last dump (revalidator pass) duration. */
+function upcallShow(ctl: Ctl): { flows: number; flowLimit: number; passMs: number } {
   const s = ctl.appctl('upcall/show');
-  return { flows: Number(/flows\s*:\s*\(current (\d+)\)/.exec(s)?.[1] ?? NaN), passMs: Number(/dump duration\s*:\s*(\d+)ms/.exec(s)?.[1] ?? NaN) };
+  return { flows: Number(/flows\s*:\s*\(current (\d+)\)/.exec(s)?.[1] ?? NaN), flowLimit: Number(/\(limit (\d+)\)/.exec(s)?.[1] ?? NaN),
+    passMs: Number(/dump duration\s*:\s*(\d+)ms/.exec(s)?.[1] ?? NaN) };
 }
 
 const loadavg = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -138,7 +138,7 @@ export async function daemonCost(t: BenchTopo, c: Contender, options: CostOption
     const w = await cpuWindows(pids, opts);
     const u = upcallShow(ctl);
     rows.push({ contender: c.id, phase, cpuPct: median(w.pcts), cpuPcts: w.pcts, rssMiB: w.rssMiB, bpfMiB: ctl.ovs ? undefined : bpfMapKiB(pids) / 1024,
-      flows: u.flows, passMs: u.passMs, loadavg: loadavg(), ...extra });
+      flows: u.flows, flowLimit: u.flowLimit, passMs: u.passMs, loadavg: loadavg(), ...extra });
   };
   const dir = fs.mkdtempSync(path.join(t.workdir, 'cost-'));
 
@@ -153,8 +153,8 @@ export async function daemonCost(t: BenchTopo, c: Contender, options: CostOption
     const pipeline = path.join(dir, 'exact-ports.flows');
     fs.writeFileSync(pipeline, exactPortRules().join('\n') + '\n');
     ctl.ofctl('add-flows', ctl.bridge, pipeline);
-    // OVS's classifier proves these misses with a few port bits (its megaflows stay wide): exact flows as OVS users get them.
-    if (ctl.ovs) ctl.appctl('upcall/disable-megaflows');
+    // Exact flows on both switches, the same way (OVS's classifier alone keeps its megaflows wide on these rules).
+    ctl.appctl('upcall/disable-megaflows');
     const cfg = writeCfg(path.join(dir, 'udp.cfg'), t.a, t.b, { sport: SPORTS, dport: DPORTS });
     // Fill: all pairs at ~20 kpps, repeated as the flow limits grow.
     gen = startTrafgen(t.a, cfg, { senders: 1, gapUs: 50 });
@@ -207,13 +207,13 @@ const PHASE_NAME: Record<CostRow['phase'], string> = {
 const f1 = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(1));
 
 export function formatCostTable(rows: CostRow[], ours = 'xvs-tc', ref = 'ovs-system'): string {
-  const out = ['| phase | switch | CPU % of a core (median; windows) | RSS MiB | BPF map MiB | datapath flows | revalidator pass ms | add-flows s | dump-flows s | loadavg | note |',
+  const out = ['| phase | switch | CPU % of a core (median; windows) | RSS MiB | BPF map MiB | datapath flows (limit) | revalidator pass ms | add-flows s | dump-flows s | loadavg | note |',
     '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const p of PHASES) {
     for (const id of [ours, ref]) {
       const r = rows.find((x) => x.phase === p && x.contender === id);
       if (!r) continue;
-      out.push(`| ${PHASE_NAME[p]} | ${id} | ${f1(r.cpuPct)} (${r.cpuPcts.map(f1).join(', ')}) | ${f1(r.rssMiB)} | ${f1(r.bpfMiB)} | ${r.flows ?? '–'} | ${r.passMs ?? '–'} | ` +
+      out.push(`| ${PHASE_NAME[p]} | ${id} | ${f1(r.cpuPct)} (${r.cpuPcts.map(f1).join(', ')}) | ${f1(r.rssMiB)} | ${f1(r.bpfMiB)} | ${r.flows ?? '–'} (${r.flowLimit ?? '–'}) | ${r.passMs ?? '–'} | ` +
         `${r.addFlowsS === undefined ? '–' : r.addFlowsS.toFixed(2)} | ${r.dumpFlowsS === undefined ? '–' : r.dumpFlowsS.toFixed(2)} | ${r.loadavg} | ${r.note ?? ''} |`);
     }
     const a = rows.find((x) => x.phase === p && x.contender === ours), b = rows.find((x) => x.phase === p && x.contender === ref);

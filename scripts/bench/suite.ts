@@ -97,7 +97,7 @@ function costRows(): Row[] {
 function pushCost(rows: Row[], c: Contender, cost: CostRow[]): void {
   const get = (id: string): Row => rows.find((r) => r.id === id)!;
   for (const r of cost) {
-    const note = [r.flows !== undefined ? `${r.flows} flows` : '', r.passMs !== undefined ? `pass ${r.passMs} ms` : '', r.note ?? ''].filter(Boolean).join(', ') || undefined;
+    const note = [r.flows !== undefined ? `${r.flows} flows${r.flowLimit !== undefined && Number.isFinite(r.flowLimit) ? ` (limit ${r.flowLimit})` : ''}` : '', r.passMs !== undefined ? `pass ${r.passMs} ms` : '', r.note ?? ''].filter(Boolean).join(', ') || undefined;
     for (const v of r.cpuPcts) push(get(`cost:${r.phase}:cpu`), c.id, { v, note });
     push(get(`cost:${r.phase}:rss`), c.id, { v: r.rssMiB, note: r.bpfMiB !== undefined ? `+ ${r.bpfMiB.toFixed(0)} MiB BPF maps` : undefined });
     if (r.addFlowsS !== undefined) push(get('cost:rules:add'), c.id, { v: r.addFlowsS });
