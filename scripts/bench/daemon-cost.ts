@@ -24,11 +24,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { Contender, OvsContender, XvsContender } from './contenders';
 import { BenchTopo, createTopo, destroyTopo, setTxCsum } from './topo';
+import { procStat, USER_HZ } from './load';
 import { startTrafgen, stopTrafgen, trafgenAlive, writeCfg, Trafgen } from './trafgen';
 import { DPORTS, SPORTS, exactPortRules, revalidatorPassMs, ruleLines, xlateCost } from './reval-cost';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const CLK_TCK = 100;                                   // getconf CLK_TCK (Linux: USER_HZ)
 const median = (v: number[]): number => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
 
 export interface CostOptions {
@@ -73,9 +73,7 @@ function ctlOf(c: Contender): Ctl {
 function procSample(pids: number[]): { ticks: number; rssKiB: number } {
   let ticks = 0, rssKiB = 0;
   for (const pid of pids) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');   // fields from 3 (state) on
-    ticks += Number(f[11]) + Number(f[12]);                       // utime, stime (fields 14, 15)
+    ticks += procStat(pid)?.ticks ?? 0;
     rssKiB += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   }
   return { ticks, rssKiB };
@@ -105,7 +103,7 @@ async function cpuWindows(pids: number[], opts: Required<CostOptions>): Promise<
     const a = procSample(pids), t0 = process.hrtime.bigint();
     await sleep(opts.windowS * 1000);
     const b = procSample(pids), wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    pcts.push((((b.ticks - a.ticks) / CLK_TCK) / wall) * 100);
+    pcts.push((((b.ticks - a.ticks) / USER_HZ) / wall) * 100);
     rss = b.rssKiB / 1024;
   }
   return { pcts, rssMiB: rss };

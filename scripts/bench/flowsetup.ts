@@ -19,6 +19,7 @@ import { BenchTopo, createTopo, destroyTopo, devStats, must } from './topo';
 import { startTrafgen, stopTrafgen, trafgenAlive, writeCfg } from './trafgen';
 import { BridgeContender, Contender, OvsContender, XvsContender, checkForwarding } from './contenders';
 import { summarize, mmm, si, printTable, environment } from '../bench-util';
+import { cpuSeconds } from './load';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -156,18 +157,6 @@ export interface FlowSetupResult {
   seconds: number;
 }
 
-/** utime+stime of the processes (threads included), in seconds. */
-export function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* exited */ }
-  }
-  return ticks / 100;   // USER_HZ
-}
 
 /**
  * Sustained new-flow rate through `c` (an xdp-vswitch or OVS contender,

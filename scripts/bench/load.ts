@@ -22,17 +22,27 @@ function cpuTimes(): CpuTimes[] {
   });
 }
 
-/** utime+stime of every process (threads included: /proc/PID/stat sums them). */
+/** One process's name and utime+stime in ticks (threads included), or undefined once it has exited. */
+export function procStat(pid: number | string): { comm: string; ticks: number } | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = s.lastIndexOf(')');
+    const f = s.slice(close + 2).split(' ');   // fields from 3 (state) on: utime, stime are 14, 15
+    return { comm: s.slice(s.indexOf('(') + 1, close), ticks: Number(f[11]) + Number(f[12]) };
+  } catch { return undefined; }
+}
+
+/** CPU seconds the processes have used so far. */
+export const cpuSeconds = (pids: number[]): number => pids.reduce((t, p) => t + (procStat(p)?.ticks ?? 0), 0) / USER_HZ;
+export { USER_HZ };
+
+/** utime+stime of every process. */
 function procTicks(): Map<number, { comm: string; ticks: number }> {
   const m = new Map<number, { comm: string; ticks: number }>();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const s = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const close = s.lastIndexOf(')');
-      const f = s.slice(close + 2).split(' ');
-      m.set(Number(d), { comm: s.slice(s.indexOf('(') + 1, close), ticks: Number(f[11]) + Number(f[12]) });
-    } catch { /* exited */ }
+    const st = procStat(d);
+    if (st) m.set(Number(d), st);
   }
   return m;
 }
